@@ -1,0 +1,26 @@
+"""The FastAPI application: JSON API under /api (OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.limits import BodySizeLimit
+from api.routes import auth, cycles, definitions, instances, people, tasks
+from engine.settings import get_settings
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Reviewflow", version="0.1.0",
+                  description="Performance-review cycles as BPMN: deploy, launch, complete forms, audit every step.")
+    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_upload_bytes * 5)
+    errors.install(app)
+    for module in (auth, people, definitions, cycles, tasks, instances):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict:
+        """Liveness probe (no authentication)."""
+        return {"ok": True}
+
+    return app

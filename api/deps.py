@@ -1,0 +1,54 @@
+"""Request dependencies: one session per request, the authenticated person, role policies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from engine import accounts, db
+from engine.errors import Forbidden, Unauthorized
+from engine.models import Person
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_session() -> Iterator[Session]:
+    session = db.new_session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_person(session: SessionDep,
+                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Person:
+    if creds is None or not creds.credentials:
+        raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>'.")
+    return accounts.person_for_token(session, creds.credentials)
+
+
+CurrentPerson = Annotated[Person, Depends(current_person)]
+
+
+def require(*roles: str) -> Callable[[Person], Person]:
+    """A dependency that lets through people holding any of `roles`."""
+
+    def check(person: CurrentPerson) -> Person:
+        if not accounts.roles_of(person) & set(roles):
+            raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+        return person
+
+    return check
+
+
+HRPerson = Annotated[Person, Depends(require("hr_admin", "admin"))]
+ReaderPerson = Annotated[Person, Depends(require("hr_admin", "auditor", "admin"))]
+DeployerPerson = Annotated[Person, Depends(require("hr_admin", "designer", "admin"))]
+DefinitionReader = Annotated[Person, Depends(require("hr_admin", "designer", "auditor", "admin"))]

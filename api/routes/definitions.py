@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import DefinitionReader, DeployerPerson, SessionDep
+from engine import bpmn_check, definitions
+from engine.errors import NotFound, TooLarge
+from engine.models import Definition
+
+router = APIRouter(prefix="/api/definitions", tags=["definitions"])
+
+
+def _view(d: Definition) -> dict:
+    return {"id": d.id, "key": d.key, "version": d.version, "name": d.name, "has_scripts": d.has_scripts,
+            "lanes": d.lanes, "warnings": d.warnings, "deployed_at": d.deployed_at.isoformat(),
+            "files": [{"name": f.name, "kind": f.kind, "sha256": f.sha256} for f in d.files]}
+
+
+@router.post("", status_code=201)
+async def deploy(files: list[UploadFile], session: SessionDep, actor: DeployerPerson, request: Request) -> JSONResponse:
+    """Deploy one or more .bpmn/.dmn files with their .json form schemas as a new version."""
+    loaded = []
+    for f in files:
+        data = await f.read(bpmn_check.MAX_FILE_BYTES + 1)
+        if len(data) > bpmn_check.MAX_FILE_BYTES:
+            raise TooLarge(f"{f.filename} is larger than {bpmn_check.MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        loaded.append((f.filename or "", data))
+    definition, created = definitions.deploy(session, actor=actor, files=loaded)
+    body = {**_view(definition), "created": created}
+    if not created:
+        body["warnings"] = [*definition.warnings, {"element": None, "message":
+                            f"These files are identical to version {definition.version}; nothing new was deployed."}]
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+@router.get("")
+def list_definitions(session: SessionDep, _actor: DefinitionReader) -> list[dict]:
+    """Every deployed definition version."""
+    return [_view(d) for d in definitions.listing(session)]
+
+
+@router.get("/{key}")
+def get_definition(key: str, session: SessionDep, _actor: DefinitionReader) -> dict:
+    """The latest version of a definition, with the list of all its versions."""
+    latest = definitions.get(session, key)
+    versions = [d.version for d in definitions.listing(session) if d.key == key]
+    return {**_view(latest), "versions": versions}
+
+
+@router.get("/{key}/versions/{version}/bpmn")
+def get_bpmn(key: str, version: int, session: SessionDep, _actor: DefinitionReader) -> Response:
+    """The BPMN XML of one version (the main diagram file)."""
+    d = definitions.get(session, key, version)
+    main = next((f for f in d.files if f.kind == "bpmn" and f'id="{key}"' in f.content), None)
+    main = main or next((f for f in d.files if f.kind == "bpmn"), None)
+    if main is None:
+        raise NotFound("This version has no BPMN file.")
+    return Response(main.content, media_type="application/xml")

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, UploadFile
+
+from api.deps import CurrentPerson, HRPerson, SessionDep
+from engine import people
+from engine.accounts import roles_of
+from engine.errors import NotFound
+
+router = APIRouter(prefix="/api/people", tags=["people"])
+
+
+@router.post("/import")
+async def import_people(file: UploadFile, session: SessionDep, actor: HRPerson) -> dict:
+    """Create or update people from a UTF-8 CSV (see DESIGN.md for the columns)."""
+    data = await file.read(people.MAX_CSV_BYTES + 1)
+    return people.import_csv(session, data=data, actor=actor.email).as_dict()
+
+
+@router.get("/{person_id}")
+def get_person(person_id: int, session: SessionDep, actor: CurrentPerson) -> dict:
+    """A person's record: for themselves, their manager, and HR/auditors."""
+    person = session.get(people.Person, person_id)
+    allowed = person is not None and (
+        person.id == actor.id or person.manager_id == actor.id
+        or roles_of(actor) & {"hr_admin", "auditor", "admin"})
+    if person is None or not allowed:
+        raise NotFound(f"No person with id {person_id} for you.")
+    return {"id": person.id, "employee_no": person.employee_no, "name": person.name, "email": person.email,
+            "department": person.department, "title": person.title, "locale": person.locale,
+            "manager": people.person_ref(person.manager), "hr_partner": people.person_ref(person.hr_partner),
+            "active": person.active}

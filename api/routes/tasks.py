@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.deps import CurrentPerson, SessionDep
+from engine import runtime, views
+from engine.models import Person, Task
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+
+
+class Submission(BaseModel):
+    data: Any = None
+
+
+def _next(session: Any, tasks: list[Task], actor: Person) -> list[dict]:
+    out = []
+    for t in tasks:
+        mine = actor.id in {a.person_id for a in t.assignees}
+        out.append({"id": t.id, "name": t.name, "title": t.title, "lane": t.lane, "status": t.status, "yours": mine})
+    return out
+
+
+@router.get("")
+def my_tasks(session: SessionDep, actor: CurrentPerson, status: Literal["open", "completed", "all"] = "open") -> dict:
+    """The caller's tasks."""
+    return {"items": views.list_tasks(session, actor=actor, status=status)}
+
+
+@router.get("/{task_id}")
+def get_task(task_id: int, session: SessionDep, actor: CurrentPerson) -> dict:
+    """One task with its form schema and prefill."""
+    return views.task_detail(session, actor=actor, task_id=task_id)
+
+
+@router.put("/{task_id}/draft")
+def save_draft(task_id: int, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
+    """Keep unfinished answers without submitting them."""
+    runtime.save_draft(session, task_id=task_id, actor=actor, data=body.data)
+    return {"id": task_id, "saved": True}
+
+
+@router.post("/{task_id}/complete")
+def complete(task_id: int, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
+    """Submit the form; the workflow moves on."""
+    open_tasks = runtime.complete_task(session, task_id=task_id, actor=actor, data=body.data)
+    return {"id": task_id, "status": "completed", "next": _next(session, open_tasks, actor)}

@@ -1,0 +1,236 @@
+"""The `reviewflow` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine import accounts, audit, cycles, db, definitions, jobs, people, schema
+from engine.errors import ReviewflowError
+from engine.settings import get_settings
+
+app = typer.Typer(help="Reviewflow: performance-review cycles as BPMN diagrams.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+people_app = typer.Typer(help="The org chart.", no_args_is_help=True)
+account_app = typer.Typer(help="Logins and roles.", no_args_is_help=True)
+token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+cycle_app = typer.Typer(help="Review cycles.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
+app.add_typer(account_app, name="account")
+app.add_typer(token_app, name="token")
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+CLI_ACTOR = "system:cli"
+
+
+def _fail(exc: ReviewflowError) -> None:
+    err.print(f"[red]Error:[/red] {exc.detail}")
+    for e in exc.errors[:50]:
+        where = " ".join(f"{k}={v}" for k, v in e.items() if k != "message" and v is not None)
+        err.print(f"  - {e.get('message')}" + (f" ({where})" if where else ""))
+    raise typer.Exit(2)
+
+
+def _session():  # type: ignore[no-untyped-def]
+    return db.new_session()
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database."""
+    schema.upgrade()
+    out.print(f"Database ready: {get_settings().database_url}")
+
+
+@people_app.command("import")
+def people_import(file: Path) -> None:
+    """Import people from a UTF-8 CSV file."""
+    with _session() as s:
+        try:
+            result = people.import_csv(s, data=file.read_bytes(), actor=CLI_ACTOR)
+        except ReviewflowError as exc:
+            _fail(exc)
+    out.print(f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, "
+              f"errors {len(result.errors)}")
+    for e in result.errors:
+        err.print(f"  line {e['row']}: {e['field']}: {e['message']}")
+    if result.errors and not (result.created or result.updated or result.unchanged):
+        raise typer.Exit(1)
+
+
+@account_app.command("create")
+def account_create(email: str,
+                   role: Annotated[list[str] | None, typer.Option(help="hr_admin, auditor, admin or designer")] = None,
+                   password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
+                   ) -> None:
+    """Create or update a login (roles add up)."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with _session() as s:
+        try:
+            acc = accounts.create_account(s, email=email, roles=role or [], password=password, actor=CLI_ACTOR)
+        except ReviewflowError as exc:
+            _fail(exc)
+        out.print(f"account {email}: roles {', '.join(acc.roles) or '(employee)'}")
+
+
+@token_app.command("create")
+def token_create(email: str, hours: Annotated[int, typer.Option(help="0 = no expiry")] = 24 * 30) -> None:
+    """Print a bearer token for a person (last word of the output)."""
+    with _session() as s:
+        try:
+            token = accounts.issue_token(s, email=email, hours=hours or None, label="cli", actor=CLI_ACTOR)
+        except ReviewflowError as exc:
+            _fail(exc)
+    print(f"token for {email}: {token}")
+
+
+def _actor_for(s, email: str | None):  # type: ignore[no-untyped-def]
+    from engine.models import Account, Person
+
+    if email:
+        person = people.by_email(s, email)
+        if person is None:
+            err.print(f"[red]Error:[/red] no person {email}")
+            raise typer.Exit(2)
+        return person
+    person = s.query(Person).join(Account).filter(Person.active).order_by(Person.id).all()
+    admins = [p for p in person if {"admin", "designer"} & set(p.account.roles)]
+    if not admins:
+        err.print("[red]Error:[/red] create an admin or designer account first, or pass --as EMAIL")
+        raise typer.Exit(2)
+    return admins[0]
+
+
+@app.command()
+def deploy(files: list[Path], as_: Annotated[str | None, typer.Option("--as", help="deploy as this account")] = None
+           ) -> None:
+    """Deploy diagrams (.bpmn/.dmn) with their form files (.json)."""
+    with _session() as s:
+        try:
+            d, created = definitions.deploy(s, actor=_actor_for(s, as_), files=[(f.name, f.read_bytes()) for f in files])
+        except ReviewflowError as exc:
+            _fail(exc)
+        out.print(f"{d.key} version {d.version}" + ("" if created else " (unchanged)"))
+        for w in d.warnings:
+            err.print(f"[yellow]warning:[/yellow] {w['message']}")
+
+
+@cycle_app.command("create")
+def cycle_create(name: str, definition: str,
+                 participants: Annotated[str, typer.Option(help='"all", dept:Sales,Design or emails:a@x,b@x')] = "all",
+                 settings: Annotated[str | None, typer.Option(help="JSON object")] = None,
+                 as_: Annotated[str | None, typer.Option("--as")] = None) -> None:
+    """Create a draft cycle."""
+    spec: object = "all"
+    if participants.startswith("dept:"):
+        spec = {"departments": participants[5:].split(",")}
+    elif participants.startswith("emails:"):
+        spec = {"emails": participants[7:].split(",")}
+    with _session() as s:
+        try:
+            c = cycles.create_cycle(s, actor=_actor_for(s, as_), name=name, definition=definition,
+                                    participants=spec, settings=json.loads(settings) if settings else None)
+        except ReviewflowError as exc:
+            _fail(exc)
+        out.print(f"cycle {c.id} created ({c.name})")
+
+
+@cycle_app.command("preflight")
+def cycle_preflight(cycle_id: int) -> None:
+    """What would go wrong at launch, per person."""
+    with _session() as s:
+        try:
+            report = cycles.preflight(s, cycle_id=cycle_id)
+        except ReviewflowError as exc:
+            _fail(exc)
+    out.print(f"{report['ready']} of {report['population']} people ready")
+    for p in report["problems"]:
+        out.print(f"  {p['email']}: {'; '.join(p['problems'])}")
+
+
+@cycle_app.command("launch")
+def cycle_launch(cycle_id: int, as_: Annotated[str | None, typer.Option("--as")] = None) -> None:
+    """Launch a cycle: one instance per participant."""
+    jobs.set_mode("inline")
+    with _session() as s:
+        try:
+            cycles.launch(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
+        except ReviewflowError as exc:
+            _fail(exc)
+    cycle_status(cycle_id)
+
+
+@cycle_app.command("status")
+def cycle_status(cycle_id: int) -> None:
+    """A cycle's counts."""
+    with _session() as s:
+        try:
+            c = cycles.get_cycle(s, cycle_id)
+        except ReviewflowError as exc:
+            _fail(exc)
+        table = Table(title=f"{c.name} — {c.status}")
+        counts = cycles.counts(s, cycle_id)
+        for k in counts:
+            table.add_column(k)
+        table.add_row(*[str(v) for v in counts.values()])
+        out.print(table)
+        for p in c.launch_problems or []:
+            err.print(f"[yellow]not launched:[/yellow] {p['email']}: {p['problem']}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Exit 0 when the audit chain is intact; exit 1 naming the first bad seq."""
+    with _session() as s:
+        v = audit.verify(s)
+    if v.ok:
+        out.print(f"audit log intact: {v.checked} events checked")
+        return
+    print(f"audit log TAMPERED: first bad seq {v.first_bad_seq} ({v.reason}); {v.checked} events before it are intact")
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the API and pages (with the in-process job worker when no broker is set)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    schema.upgrade()
+    jobs.set_mode("thread")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000,
+         no_serve: Annotated[bool, typer.Option(help="seed only, do not serve")] = False) -> None:
+    """Init + sample org + shipped workflows + a launched cycle, then serve."""
+    from engine import demo as demo_seed
+
+    schema.upgrade()
+    jobs.set_mode("inline")
+    with _session() as s:
+        info = demo_seed.seed(s)
+    base = f"http://{host}:{port}"
+    out.print(f"\n[bold]Reviewflow demo[/bold] — cycle {info['cycle_id']} launched for {info['population']} people.")
+    out.print(f"API docs: {base}/docs")
+    table = Table(title="Ready-to-use logins (password for all: " + info["password"] + ")")
+    for col in ("who", "email", "bearer token"):
+        table.add_column(col)
+    for who, email, token in info["logins"]:
+        table.add_row(who, email, token)
+    out.print(table)
+    out.print(f'Try: curl -H "Authorization: Bearer {info["logins"][0][2]}" {base}/api/tasks')
+    if not no_serve:
+        serve(host=host, port=port)

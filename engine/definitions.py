@@ -1,0 +1,159 @@
+"""Deploying diagrams with their form files: every check before anything is saved; versions are immutable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import audit, bpmn_check, lanes, spiff
+from engine.accounts import roles_of
+from engine.errors import DefinitionInvalid, Forbidden, NotFound, TooLarge
+from engine.models import Definition, DefinitionFile, Person
+from forms.validation import check_schema
+
+MAX_FILES = 50
+MAX_TOTAL_BYTES = 20 * 1024 * 1024
+
+
+def _kind(name: str) -> str | None:
+    lower = name.lower()
+    if lower.endswith(".bpmn") or lower.endswith(".bpmn20.xml"):
+        return "bpmn"
+    if lower.endswith(".dmn"):
+        return "dmn"
+    if lower.endswith(".json"):
+        return "json"
+    return None
+
+
+def _problem(file: str | None, element: str | None, line: int | None, message: str) -> dict[str, Any]:
+    return {"file": file, "element": element, "line": line, "message": message}
+
+
+def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -> tuple[Definition, bool]:
+    """Check and store a new version; returns (definition, created). Identical files return the latest version."""
+    if not files:
+        raise DefinitionInvalid("No files were uploaded.", errors=[_problem(None, None, None, "Upload a .bpmn file.")])
+    if len(files) > MAX_FILES or sum(len(d) for _, d in files) > MAX_TOTAL_BYTES:
+        raise TooLarge(f"Upload at most {MAX_FILES} files and {MAX_TOTAL_BYTES // (1024 * 1024)} MB in one request.")
+    problems: list[dict[str, Any]] = []
+    clean: list[tuple[str, str, bytes]] = []
+    seen: set[str] = set()
+    for raw_name, data in files:
+        name = os.path.basename((raw_name or "").replace("\\", "/")).strip()
+        kind = _kind(name)
+        if not name or kind is None:
+            problems.append(_problem(name or None, None, None, "Only .bpmn, .dmn and .json (form schema) files can be deployed."))
+            continue
+        if name in seen:
+            problems.append(_problem(name, None, None, "Two files have this name; file names must be unique."))
+            continue
+        seen.add(name)
+        if kind in ("bpmn", "dmn"):
+            bpmn_check.refuse_unsafe_xml(name, data)  # raises at once: nothing else is looked at
+        clean.append((name, kind, data))
+    forms: dict[str, Any] = {}
+    for name, kind, data in clean:
+        if kind != "json":
+            continue
+        if len(data) > bpmn_check.MAX_FILE_BYTES:
+            raise TooLarge(f"{name} is larger than {bpmn_check.MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        try:
+            forms[name] = json.loads(data.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            problems.append(_problem(name, None, None, "Form files must be UTF-8 encoded JSON."))
+            continue
+        except json.JSONDecodeError as exc:
+            problems.append(_problem(name, None, exc.lineno, f"Not valid JSON: {exc.msg} (column {exc.colno})."))
+            continue
+        if not name.endswith(".uischema.json") and not name.endswith("-uischema.json"):
+            reason = check_schema(forms[name])
+            if reason:
+                problems.append(_problem(name, None, None, f"Form schema refused: {reason}."))
+    try:
+        parsed = spiff.parse_files([(n, d) for n, k, d in clean if k != "json"])
+    except DefinitionInvalid as exc:
+        raise DefinitionInvalid(exc.detail, errors=problems + exc.errors) from None
+    for task in parsed.user_tasks:
+        if task.form and task.form not in forms:
+            problems.append(_problem(None, task.name, None,
+                                     f"User task '{task.name}' names the form '{task.form}', which was not uploaded."))
+    if problems:
+        raise DefinitionInvalid(spiff._summary(problems), errors=problems)
+    if parsed.has_scripts and not roles_of(actor) & {"designer", "admin"}:
+        raise Forbidden("This diagram contains script tasks; deploying scripts needs the designer role.")
+    if not roles_of(actor) & {"designer", "admin", "hr_admin"}:
+        raise Forbidden("Deploying diagrams needs the hr_admin or designer role.")
+
+    warnings = [{"element": None, "message": f"Lane '{lane}' is not a standard lane ({', '.join(lanes.STANDARD)}): "
+                 "its tasks need `lane_owners` in the task data, or they go to the HR admins."}
+                for lane in lanes.unknown_lanes(parsed.lanes)]
+    warnings += [{"element": t.name, "message": f"User task '{t.name}' is outside any lane: the employee under review "
+                  "will be asked to do it."} for t in parsed.user_tasks if not t.lane]
+    digest = hashlib.sha256("\n".join(f"{n}:{hashlib.sha256(d).hexdigest()}" for n, _, d in sorted(clean)).encode()).hexdigest()
+    latest = latest_version(session, parsed.key)
+    if latest is not None and latest.digest == digest:
+        return latest, False
+    version = (session.scalar(select(func.max(Definition.version)).where(Definition.key == parsed.key)) or 0) + 1
+    definition = Definition(key=parsed.key, version=version, name=parsed.name, digest=digest,
+                            has_scripts=parsed.has_scripts, lanes=parsed.lanes, warnings=warnings,
+                            deployed_by_id=actor.id)
+    session.add(definition)
+    session.flush()
+    for name, kind, data in clean:
+        session.add(DefinitionFile(definition_id=definition.id, name=name, kind=kind,
+                                   content=data.decode("utf-8-sig"), sha256=hashlib.sha256(data).hexdigest()))
+    audit.record(session, actor=actor.email, action="definition.deployed", definition_id=definition.id,
+                 payload={"key": parsed.key, "version": version, "has_scripts": parsed.has_scripts,
+                          "files": [{"name": n, "sha256": hashlib.sha256(d).hexdigest()} for n, _, d in clean]})
+    session.commit()
+    return definition, True
+
+
+def latest_version(session: Session, key: str) -> Definition | None:
+    return session.scalar(select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1))
+
+
+def get(session: Session, key: str, version: int | None = None) -> Definition:
+    if version is None:
+        found = latest_version(session, key)
+    else:
+        found = session.scalar(select(Definition).where(Definition.key == key, Definition.version == version))
+    if found is None:
+        raise NotFound(f"No definition '{key}'" + (f" version {version}" if version else "") + " is deployed.")
+    return found
+
+
+def listing(session: Session) -> list[Definition]:
+    return list(session.scalars(select(Definition).order_by(Definition.key, Definition.version)))
+
+
+def spec_of(session: Session, definition: Definition) -> tuple[Any, dict[str, Any]]:
+    """The parsed spec, from the in-process cache (parsed once per definition version)."""
+    def files() -> list[tuple[str, str]]:
+        rows = session.scalars(select(DefinitionFile).where(DefinitionFile.definition_id == definition.id,
+                                                            DefinitionFile.kind != "json"))
+        return [(f.name, f.content) for f in rows]
+    return spiff.cached_spec(definition.id, files)
+
+
+_FORM_CACHE: dict[tuple[int, str], dict[str, Any]] = {}
+
+
+def form_file(session: Session, definition_id: int, name: str | None) -> dict[str, Any] | None:
+    """A form schema (or UI schema) file of a definition version, parsed once per process."""
+    if not name:
+        return None
+    key = (definition_id, name)
+    if key not in _FORM_CACHE:
+        row = session.scalar(select(DefinitionFile).where(DefinitionFile.definition_id == definition_id,
+                                                          DefinitionFile.name == name))
+        if row is None:
+            return None
+        _FORM_CACHE[key] = json.loads(row.content)
+    return _FORM_CACHE[key]

@@ -1,0 +1,60 @@
+"""The one error hierarchy of Reviewflow. No HTTP here: `api/errors.py` maps these to status codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReviewflowError(Exception):
+    """Base class. `code` is the stable machine-readable name clients switch on."""
+
+    code = "error"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class NotFound(ReviewflowError):
+    code = "not_found"
+
+
+class Unauthorized(ReviewflowError):
+    code = "unauthorized"
+
+
+class Forbidden(ReviewflowError):
+    code = "forbidden"
+
+
+class Conflict(ReviewflowError):
+    code = "conflict"
+
+
+class InvalidInput(ReviewflowError):
+    """Request data that cannot be used as given (bad CSV, unknown definition, bad settings)."""
+
+    code = "invalid_input"
+
+
+class FormInvalid(ReviewflowError):
+    """Submitted form data failed validation; `errors` holds one `{"path", "message"}` per problem."""
+
+    code = "form_invalid"
+
+
+class DefinitionInvalid(ReviewflowError):
+    """A diagram or form file was refused; `errors` holds `{"file", "element", "line", "message"}`."""
+
+    code = "definition_invalid"
+
+
+class TooLarge(ReviewflowError):
+    code = "too_large"
+
+
+class WorkflowFailed(ReviewflowError):
+    """A script, condition or other engine step failed; `errors` names the element and the reason."""
+
+    code = "workflow_failed"

@@ -1,0 +1,199 @@
+"""The core transaction: start an instance, complete a task, save a draft — each change one transaction that
+locks the instance, acts through SpiffWorkflow, saves state with a version bump, projects the inbox, timers and
+outbox, and appends an audit event for the action and for every task state transition."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from engine import audit, clock, definitions, lanes, spiff
+from engine.accounts import roles_of
+from engine.audit import Event
+from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound, WorkflowFailed
+from engine.models import Cycle, Definition, Instance, Outbox, Person, Task, TaskAssignee, Timer
+from engine.transaction import lock_instance, transact
+from forms.validation import EMPTY_FORM, validate
+
+READERS = {"hr_admin", "auditor", "admin"}  # may read every task and instance
+MAX_DRAFT_BYTES = 256 * 1024
+
+
+def subject_data(person: Person) -> dict[str, Any]:
+    return {"email": person.email, "name": person.name, "employee_no": person.employee_no,
+            "department": person.department, "title": person.title, "locale": person.locale}
+
+
+def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: str) -> Instance:
+    """Create and advance the instance of `cycle` for `subject` (in the caller's transaction). Idempotent."""
+    existing = session.scalar(select(Instance).where(Instance.cycle_id == cycle.id, Instance.subject_id == subject.id))
+    if existing is not None:
+        return existing
+    definition = session.get(Definition, cycle.definition_id)
+    assert definition is not None
+    lane_map = lanes.freeze(session, subject, cycle.settings or {})
+    problems = lanes.problems_for(lane_map, definition.lanes)
+    if problems:
+        raise InvalidInput(f"{subject.email}: " + "; ".join(problems))
+    data = {"subject": subject_data(subject),
+            "manager": subject_data(subject.manager) if subject.manager else None,
+            "cycle": {"id": cycle.id, "name": cycle.name}}
+    wf = spiff.new_workflow(definition.id, definitions.spec_of(session, definition), data)
+    spiff.run_engine(wf)
+    instance = Instance(cycle_id=cycle.id, subject_id=subject.id, definition_id=definition.id, lanes=lane_map,
+                        state=spiff.dump(wf), serializer_version=spiff.SERIALIZER_VERSION)
+    session.add(instance)
+    session.flush()
+    refs = {"cycle_id": cycle.id, "instance_id": instance.id}
+    events = [Event("instance.started", {"subject": subject.email, "definition": {"key": definition.key,
+                                                                                 "version": definition.version}}, **refs)]
+    events += _transition_events(instance, {}, spiff.snapshot(wf))
+    _new, projected = project(session, instance, wf)
+    audit.append(session, actor=actor, events=events + projected)
+    return instance
+
+
+def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -> list[Task]:
+    """Complete a task as `actor` with form data; returns the instance's open tasks afterwards."""
+
+    def work() -> list[Task]:
+        task = _task_for_action(session, task_id, actor)
+        instance = lock_instance(session, task.instance_id)
+        session.refresh(task)
+        if task.status != "open":
+            raise Conflict(f"This task is already {task.status}; nothing was changed.")
+        schema = definitions.form_file(session, instance.definition_id, task.form) or EMPTY_FORM
+        errors = validate(schema, data)
+        if errors:
+            raise FormInvalid(f"{len(errors)} field(s) need attention before this form can be submitted.",
+                              errors=errors)
+        definition = session.get(Definition, instance.definition_id)
+        assert definition is not None
+        definitions.spec_of(session, definition)
+        wf = spiff.load(instance.state)
+        before = spiff.snapshot(wf)
+        spiff.complete(wf, task.spiff_id, data)
+        task.status, task.submitted, task.draft = "completed", data, None
+        task.completed_by_id, task.completed_at = actor.id, clock.now()
+        instance.state, instance.updated_at = spiff.dump(wf), clock.now()
+        refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
+        events = [Event("task.completed", {"name": task.name, "title": task.title, "data": data},
+                        task_id=task.id, **refs)]
+        events += _transition_events(instance, before, spiff.snapshot(wf))
+        _new, projected = project(session, instance, wf)
+        audit.append(session, actor=actor.email, events=events + projected)
+        session.flush()
+        return list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
+
+    try:
+        return transact(session, work)
+    except WorkflowFailed as exc:
+        _keep_as_draft(session, task_id, actor, data, exc)
+        raise
+
+
+def _keep_as_draft(session: Session, task_id: int, actor: Person, data: Any, exc: WorkflowFailed) -> None:
+    """The step after the form failed: keep the person's answers as a draft and record the failure."""
+
+    def work() -> None:
+        task = session.get(Task, task_id)
+        if task is None or task.status != "open":
+            return
+        task.draft = data if isinstance(data, dict) else task.draft
+        instance = session.get(Instance, task.instance_id)
+        audit.record(session, actor=actor.email, action="workflow.failed", task_id=task.id,
+                     instance_id=task.instance_id, cycle_id=instance.cycle_id if instance else None,
+                     payload={"name": task.name, "detail": exc.detail, "errors": exc.errors})
+
+    transact(session, work)
+    exc.detail += " Your answers were kept as a draft, and HR can see what went wrong."
+
+
+def save_draft(session: Session, *, task_id: int, actor: Person, data: Any) -> Task:
+    if not isinstance(data, dict):
+        raise FormInvalid("A draft must be a JSON object.", errors=[{"path": "", "message": "Expected an object."}])
+    if len(json.dumps(data)) > MAX_DRAFT_BYTES:
+        raise InvalidInput(f"A draft may hold at most {MAX_DRAFT_BYTES // 1024} KB.")
+
+    def work() -> Task:
+        task = _task_for_action(session, task_id, actor)
+        lock_instance(session, task.instance_id)
+        session.refresh(task)
+        if task.status != "open":
+            raise Conflict(f"This task is already {task.status}; the draft was not saved.")
+        task.draft = data
+        audit.record(session, actor=actor.email, action="task.draft_saved", task_id=task.id,
+                     instance_id=task.instance_id, payload={"name": task.name, "fields": sorted(data)})
+        return task
+
+    return transact(session, work)
+
+
+def _task_for_action(session: Session, task_id: int, actor: Person) -> Task:
+    task = session.get(Task, task_id, populate_existing=True)
+    if task is None or not can_read_task(actor, task):
+        raise NotFound(f"No task with id {task_id} for you.")
+    if actor.id not in {a.person_id for a in task.assignees}:
+        if roles_of(actor) & READERS:
+            raise Forbidden("Only the person this task is assigned to can complete it.")
+        raise NotFound(f"No task with id {task_id} for you.")
+    return task
+
+
+def can_read_task(actor: Person, task: Task) -> bool:
+    return bool(roles_of(actor) & READERS) or actor.id in {a.person_id for a in task.assignees}
+
+
+def _transition_events(instance: Instance, before: dict, after: dict) -> list[Event]:
+    return [Event("task.state", change, cycle_id=instance.cycle_id, instance_id=instance.id)
+            for change in spiff.transitions(before, after)]
+
+
+def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], list[Event]]:
+    """Bring the inbox, timer and outbox rows of `instance` in line with the workflow; return new tasks and events."""
+    refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
+    ready = {rt.spiff_id: rt for rt in spiff.ready_tasks(wf)}
+    open_rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
+    events: list[Event] = []
+    for row in open_rows:
+        if row.spiff_id not in ready:
+            row.status = "cancelled"
+            events.append(Event("task.cancelled", {"name": row.name}, task_id=row.id, **refs))
+    known = {row.spiff_id for row in open_rows}
+    new_tasks = []
+    for sid, rt in ready.items():
+        if sid in known:
+            continue
+        emails = lanes.assignees_for(rt.lane, instance.lanes or {}, rt.data, rt.item)
+        people = list(session.scalars(select(Person).where(Person.email.in_(emails), Person.active))) if emails else []
+        fallback = not people
+        if fallback:
+            people = lanes.hr_admins(session)
+        schema = definitions.form_file(session, instance.definition_id, rt.form) or EMPTY_FORM
+        fields = (schema.get("properties") or {}).keys()
+        task = Task(instance_id=instance.id, spiff_id=sid, name=rt.name, title=rt.title, lane=rt.lane,
+                    instructions=rt.instructions, form=rt.form, ui_form=rt.ui_form, status="open",
+                    prefill={k: rt.data[k] for k in fields if k in rt.data})
+        session.add(task)
+        session.flush()
+        for person in people:
+            session.add(TaskAssignee(task_id=task.id, person_id=person.id))
+            session.add(Outbox(kind="task.assigned", dedupe_key=f"task:{task.id}:assigned:{person.id}",
+                               payload={"task_id": task.id, "person_id": person.id}))
+        events.append(Event("task.created", {"name": rt.name, "lane": rt.lane, "assignees": [p.email for p in people],
+                                             "unassigned_fallback_to_hr": fallback}, task_id=task.id, **refs))
+        new_tasks.append(task)
+    session.execute(delete(Timer).where(Timer.instance_id == instance.id))
+    for sid, element, due in spiff.waiting_timers(wf):
+        session.add(Timer(instance_id=instance.id, spiff_id=sid, name=element, run_at=due))
+    if spiff.is_completed(wf):
+        instance.status = "completed"
+    else:
+        instance.status = "running" if ready else "waiting"
+    session.flush()
+    for task in new_tasks:
+        session.refresh(task)
+    return new_tasks, events

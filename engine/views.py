@@ -1,0 +1,100 @@
+"""What each person may see of tasks, instances and their audit trail, shaped as plain JSON-able dicts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock, definitions
+from engine.accounts import roles_of
+from engine.errors import NotFound
+from engine.models import AuditEvent, Definition, Instance, Person, Task, TaskAssignee
+from engine.people import person_ref
+from engine.runtime import READERS, can_read_task
+from forms.validation import EMPTY_FORM
+
+
+def _iso(value: Any) -> str | None:
+    v = clock.as_utc(value)
+    return v.isoformat() if v else None
+
+
+def task_summary(task: Task, subject: Person | None) -> dict[str, Any]:
+    people = [a.person for a in task.assignees]
+    return {
+        "id": task.id, "name": task.name, "title": task.title, "lane": task.lane, "status": task.status,
+        "assignee": person_ref(people[0]) if len(people) == 1 else None,
+        "candidates": [person_ref(p) for p in people] if len(people) > 1 else [],
+        "subject": person_ref(subject), "cycle_id": task.instance.cycle_id, "instance_id": task.instance_id,
+        "due_at": _iso(task.due_at), "created_at": _iso(task.created_at), "completed_at": _iso(task.completed_at),
+    }
+
+
+def list_tasks(session: Session, *, actor: Person, status: str) -> list[dict[str, Any]]:
+    q = (select(Task).join(TaskAssignee, TaskAssignee.task_id == Task.id)
+         .where(TaskAssignee.person_id == actor.id).order_by(Task.id))
+    if status != "all":
+        q = q.where(Task.status == status)
+    tasks = list(session.scalars(q))
+    subjects = _subjects(session, {t.instance.subject_id for t in tasks})
+    return [task_summary(t, subjects.get(t.instance.subject_id)) for t in tasks]
+
+
+def _subjects(session: Session, ids: set[int]) -> dict[int, Person]:
+    return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))} if ids else {}
+
+
+def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, Any]:
+    task = session.get(Task, task_id)
+    if task is None or not can_read_task(actor, task):
+        raise NotFound(f"No task with id {task_id} for you.")
+    view = task_summary(task, session.get(Person, task.instance.subject_id))
+    schema = definitions.form_file(session, task.instance.definition_id, task.form) or EMPTY_FORM
+    ui = definitions.form_file(session, task.instance.definition_id, task.ui_form) or {}
+    mine = actor.id in {a.person_id for a in task.assignees}
+    view.update({
+        "instructions": task.instructions,
+        "form": {"schema": schema, "ui_schema": ui},
+        "data": (task.draft if task.draft is not None else task.prefill or {}) if task.status == "open" else {},
+        "has_draft": task.draft is not None,
+        "submitted": task.submitted if (mine or roles_of(actor) & READERS) else None,
+        "can_complete": mine and task.status == "open",
+    })
+    return view
+
+
+def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dict[str, Any]:
+    """Readers see every task; the subject and participants see the instance and only their own tasks."""
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"No instance with id {instance_id} for you.")
+    tasks = list(session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
+    reader = bool(roles_of(actor) & READERS)
+    mine = [t for t in tasks if actor.id in {a.person_id for a in t.assignees}]
+    if not reader and not mine and instance.subject_id != actor.id:
+        raise NotFound(f"No instance with id {instance_id} for you.")
+    definition = session.get(Definition, instance.definition_id)
+    assert definition is not None
+    subject = session.get(Person, instance.subject_id)
+    return {
+        "id": instance.id, "status": instance.status, "subject": person_ref(subject), "cycle_id": instance.cycle_id,
+        "definition": {"key": definition.key, "version": definition.version},
+        "tasks": [task_summary(t, subject) for t in (tasks if reader else mine)],
+        "created_at": _iso(instance.created_at), "updated_at": _iso(instance.updated_at),
+    }
+
+
+def instance_events(session: Session, *, instance_id: int) -> list[dict[str, Any]]:
+    if session.get(Instance, instance_id) is None:
+        raise NotFound(f"No instance with id {instance_id}.")
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
+    out = []
+    for row in rows:
+        payload = json.loads(row.payload)
+        out.append({"seq": row.seq, "at": _iso(row.at), "actor": row.actor, "action": row.action,
+                    "task": payload.get("name") or payload.get("element"), "task_id": row.task_id,
+                    "payload": payload})
+    return out
