@@ -14,6 +14,7 @@ from engine import audit, clock
 from engine.errors import InvalidInput, NotFound, Unauthorized
 from engine.models import Account, ApiToken, Person
 from engine.people import normalize_email
+from engine.transaction import transactional
 
 ROLES = ("hr_admin", "auditor", "admin", "designer")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -37,6 +38,7 @@ def roles_of(person: Person | None) -> set[str]:
     return set(person.account.roles or []) if person is not None and person.account is not None else set()
 
 
+@transactional
 def create_account(session: Session, *, email: str, roles: list[str], password: str | None, actor: str) -> Account:
     """Create or update the login of a person; an unknown email becomes an account-only person (e.g. an auditor)."""
     email = normalize_email(email)
@@ -63,10 +65,10 @@ def create_account(session: Session, *, email: str, roles: list[str], password: 
     session.flush()
     audit.record(session, actor=actor, action="account.saved",
                  payload={"email": email, "roles": account.roles, "password_set": password is not None})
-    session.commit()
     return account
 
 
+@transactional
 def issue_token(session: Session, *, email: str, hours: int | None, label: str, actor: str) -> str:
     """A new bearer token for the person with this email (stored only as a hash)."""
     person = session.scalar(select(Person).where(Person.email == normalize_email(email)))
@@ -76,7 +78,6 @@ def issue_token(session: Session, *, email: str, hours: int | None, label: str, 
     expires = clock.now() + timedelta(hours=hours) if hours else None
     session.add(ApiToken(person_id=person.id, token_hash=_token_hash(raw), label=label, expires_at=expires))
     audit.record(session, actor=actor, action="token.issued", payload={"email": person.email, "label": label})
-    session.commit()
     return raw
 
 

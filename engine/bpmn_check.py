@@ -27,7 +27,8 @@ _UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
 # Longest marks first: the UTF-32-LE byte-order mark starts with the UTF-16-LE one.
 _SNIFF = [
     (codecs.BOM_UTF32_LE, "UTF-32-LE", True), (codecs.BOM_UTF32_BE, "UTF-32-BE", True),
-    (codecs.BOM_UTF8, "UTF-8", True), (codecs.BOM_UTF16_LE, "UTF-16-LE", True), (codecs.BOM_UTF16_BE, "UTF-16-BE", True),
+    (codecs.BOM_UTF8, "UTF-8", True),
+    (codecs.BOM_UTF16_LE, "UTF-16-LE", True), (codecs.BOM_UTF16_BE, "UTF-16-BE", True),
     (b"<\x00\x00\x00", "UTF-32-LE", False), (b"\x00\x00\x00<", "UTF-32-BE", False),
     (b"<\x00", "UTF-16-LE", False), (b"\x00<", "UTF-16-BE", False),
 ]
@@ -151,11 +152,10 @@ def _check_scope(name: str, scope: Any, where: str, problems: list[dict[str, Any
                      f"{where[0].upper()}{where[1:]} has no start event. Add one and connect it to the first step."))
     for nid, n in nodes.items():
         kind = _local(n)
-        for child, index, direction in [(c, inc, "incoming") for c in n.iterfind(_q("incoming"))] + \
-                                       [(c, out, "outgoing") for c in n.iterfind(_q("outgoing"))]:
+        for child in (*n.iterfind(_q("incoming")), *n.iterfind(_q("outgoing"))):
             if (child.text or "").strip() not in flows:
                 add(_problem(name, nid, child.sourceline,
-                             f"{_label(n)} lists {direction} flow '{(child.text or '').strip()}', which does not "
+                             f"{_label(n)} lists {_local(child)} flow '{(child.text or '').strip()}', which does not "
                              f"exist in {where}. Redraw the connection or remove the stale reference."))
         default = n.get("default")
         if default and default not in out.get(nid, []):
@@ -256,7 +256,9 @@ _SOURCES: list[tuple[str, str, str]] = [  # (tag, kind, where the code is: eleme
 
 
 def script_sources(root: etree._Element) -> list[tuple[str, str, str, int | None]]:
-    """Every piece of Python in the diagram as (element id, kind, source, line); kind is script/condition/timer/expression.
+    """Every piece of Python in the diagram as (element id, kind, source, line).
+
+    `kind` is "script" (run with exec) or "condition", "timer", "expression" (evaluated with eval).
 
     Sources are taken exactly as SpiffWorkflow reads them (an element's `.text`), so what is checked is what runs.
     """

@@ -11,7 +11,7 @@ from engine import audit, clock, definitions, jobs, lanes, runtime
 from engine.errors import InvalidInput, NotFound, ReviewflowError
 from engine.models import Cycle, Instance, Person, Task
 from engine.people import normalize_email
-from engine.transaction import transact
+from engine.transaction import transact, transactional
 
 SYSTEM_LAUNCHER = "system:launcher"
 
@@ -52,6 +52,7 @@ def _check_settings(settings: Any) -> dict[str, Any]:
     return settings
 
 
+@transactional
 def create_cycle(session: Session, *, actor: Person, name: str, definition: Any, participants: Any,
                  settings: Any = None) -> Cycle:
     """A draft cycle pinned to a definition version (the latest unless one is named)."""
@@ -75,7 +76,6 @@ def create_cycle(session: Session, *, actor: Person, name: str, definition: Any,
     audit.record(session, actor=actor.email, action="cycle.created", cycle_id=cycle.id, definition_id=found.id,
                  payload={"name": cycle.name, "definition": {"key": found.key, "version": found.version},
                           "participants": participants, "population": len(people)})
-    session.commit()
     return cycle
 
 

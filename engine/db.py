@@ -13,6 +13,9 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from engine.settings import get_settings
 
 
+WRITE = "reviewflow_write"  # execution option: this transaction will write
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -42,9 +45,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        # Take the write lock up front: a deferred transaction that later writes can fail with
-        # "database is locked" regardless of busy_timeout; IMMEDIATE makes writers wait their turn.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writing transaction takes the write lock up front: a deferred one that later writes can fail with
+        # "database is locked" regardless of busy_timeout, while IMMEDIATE makes writers wait their turn.
+        # Readers stay deferred so they never block writers (WAL).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
 
 @lru_cache(maxsize=8)

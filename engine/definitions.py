@@ -14,6 +14,7 @@ from engine import audit, bpmn_check, lanes, spiff
 from engine.accounts import roles_of
 from engine.errors import DefinitionInvalid, Forbidden, NotFound, TooLarge
 from engine.models import Definition, DefinitionFile, Person
+from engine.transaction import transactional
 from forms.validation import check_schema
 
 MAX_FILES = 50
@@ -35,6 +36,7 @@ def _problem(file: str | None, element: str | None, line: int | None, message: s
     return {"file": file, "element": element, "line": line, "message": message}
 
 
+@transactional
 def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -> tuple[Definition, bool]:
     """Check and store a new version; returns (definition, created). Identical files return the latest version."""
     if not files:
@@ -111,7 +113,6 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
     audit.record(session, actor=actor.email, action="definition.deployed", definition_id=definition.id,
                  payload={"key": parsed.key, "version": version, "has_scripts": parsed.has_scripts,
                           "files": [{"name": n, "sha256": hashlib.sha256(d).hexdigest()} for n, _, d in clean]})
-    session.commit()
     return definition, True
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine import audit
 from engine.errors import InvalidInput, NotFound
 from engine.models import Person
+from engine.transaction import transactional
 
 COLUMNS = ("employee_no", "name", "email", "manager_email", "department", "title", "locale", "hr_partner_email")
 LOCALES = ("en", "zh-CN")
@@ -47,6 +48,7 @@ def _decode(data: bytes) -> str:
             f"The CSV file is not UTF-8 (byte {exc.start}). Save it as 'CSV UTF-8' and upload it again.") from None
 
 
+@transactional
 def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
     """Create or update people by email; rows with problems are reported and left out, the rest are saved."""
     reader = csv.DictReader(io.StringIO(_decode(data)))
@@ -131,7 +133,6 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
         session.flush()
     audit.record(session, actor=actor, action="people.imported",
                  payload={"created": result.created, "updated": result.updated, "errors": len(result.errors)})
-    session.commit()
     return result
 
 

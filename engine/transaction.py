@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import functools
 from collections.abc import Callable
+from typing import Any
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.db import WRITE
 from engine.errors import Conflict, NotFound
 from engine.models import Instance
 
@@ -37,6 +40,7 @@ def transact(session: Session, work: Callable[[], T], *, attempts: int = ATTEMPT
         session.commit()  # start from a clean transaction (reads done before, e.g. authentication)
     for attempt in range(1, attempts + 1):
         try:
+            session.connection(execution_options={WRITE: True})
             result = work()
             session.commit()
             return result
@@ -48,6 +52,16 @@ def transact(session: Session, work: Callable[[], T], *, attempts: int = ATTEMPT
             if attempt == attempts:
                 raise Conflict("Someone else changed this at the same moment; please try again.") from None
     raise AssertionError("unreachable")
+
+
+def transactional(fn: Callable[..., T]) -> Callable[..., T]:
+    """Make a use-case function `fn(session, **kwargs)` run as one retried transaction."""
+
+    @functools.wraps(fn)
+    def wrapper(session: Session, **kwargs: Any) -> T:
+        return transact(session, lambda: fn(session, **kwargs))
+
+    return wrapper
 
 
 def lock_instance(session: Session, instance_id: int) -> Instance:
