@@ -61,6 +61,10 @@ class ScriptTimeout(Exception):
     pass
 
 
+class ScriptRefused(Exception):
+    """Code that RestrictedPython will not compile (e.g. underscore attribute access)."""
+
+
 _INPLACE = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
     "//=": operator.ifloordiv, "%=": operator.imod, "|=": operator.ior, "&=": operator.iand,
@@ -128,7 +132,7 @@ def check(source: str, *, mode: str = "exec") -> list[str]:
 def _compile(source: str, mode: str) -> CodeType:
     result = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(source, FILENAME)
     if result.errors or result.code is None:
-        raise SyntaxError("; ".join(result.errors) or "could not compile")
+        raise ScriptRefused("; ".join(result.errors) or "could not compile")
     return result.code
 
 
