@@ -225,12 +225,10 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     base = f"http://{host}:{port}"
     out.print(f"\n[bold]Reviewflow demo[/bold] — cycle {info['cycle_id']} launched for {info['population']} people.")
     out.print(f"API docs: {base}/docs")
-    table = Table(title="Ready-to-use logins (password for all: " + info["password"] + ")")
-    for col in ("who", "email", "bearer token"):
-        table.add_column(col)
+    out.print(f"Web login password for every account below: [bold]{info['password']}[/bold]")
+    out.print("Ready-to-use bearer tokens (valid 7 days):")
     for who, email, token in info["logins"]:
-        table.add_row(who, email, token)
-    out.print(table)
+        print(f"  {who:<17} {email:<26} {token}")
     out.print(f'Try: curl -H "Authorization: Bearer {info["logins"][0][2]}" {base}/api/tasks')
     if not no_serve:
         serve(host=host, port=port)
