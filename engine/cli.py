@@ -229,6 +229,6 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     out.print("Ready-to-use bearer tokens (valid 7 days):")
     for who, email, token in info["logins"]:
         print(f"  {who:<17} {email:<26} {token}")
-    out.print(f'Try: curl -H "Authorization: Bearer {info["logins"][0][2]}" {base}/api/tasks')
+    print(f'Try: curl -H "Authorization: Bearer {info["logins"][0][2]}" {base}/api/tasks')
     if not no_serve:
         serve(host=host, port=port)
