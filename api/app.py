@@ -11,8 +11,11 @@ from engine.settings import get_settings
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Reviewflow", version="0.1.0",
-                  description="Performance-review cycles as BPMN: deploy, launch, complete forms, audit every step.")
+    app = FastAPI(
+        title="Reviewflow",
+        version="0.1.0",
+        description="Performance-review cycles as BPMN: deploy, launch, complete forms, audit every step.",
+    )
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_upload_bytes * 5)
     errors.install(app)
     for module in (auth, people, definitions, cycles, tasks, instances):

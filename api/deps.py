@@ -27,8 +27,9 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def current_person(session: SessionDep,
-                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Person:
+def current_person(
+    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Person:
     if creds is None or not creds.credentials:
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>'.")
     return accounts.person_for_token(session, creds.credentials)

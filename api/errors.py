@@ -39,20 +39,28 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"path": "/".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg", "")}
-                  for err in exc.errors()]
-        return JSONResponse(body("invalid_request", "The request is not in the expected shape.", errors),
-                            status_code=422)
+        errors = [
+            {"path": "/".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            body("invalid_request", "The request is not in the expected shape.", errors), status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                413: "too_large"}.get(exc.status_code, "error")
-        return JSONResponse(body(code, str(exc.detail)), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+        }.get(exc.status_code, "error")
+        return JSONResponse(
+            body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _crash(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return JSONResponse(body("internal", "Something went wrong on our side; nothing was changed."),
-                            status_code=500)
+        return JSONResponse(body("internal", "Something went wrong on our side; nothing was changed."), status_code=500)

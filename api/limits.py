@@ -47,9 +47,17 @@ class BodySizeLimit:
         mb = self.max_bytes // (1024 * 1024)
         payload: dict[str, Any] = {"error": "too_large", "detail": f"The request is larger than {mb} MB.", "errors": []}
         raw = json.dumps(payload).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
-                                (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(raw)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": raw})
 
 

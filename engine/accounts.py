@@ -63,8 +63,12 @@ def create_account(session: Session, *, email: str, roles: list[str], password: 
     if password is not None:
         account.password_hash = hash_password(password)
     session.flush()
-    audit.record(session, actor=actor, action="account.saved",
-                 payload={"email": email, "roles": account.roles, "password_set": password is not None})
+    audit.record(
+        session,
+        actor=actor,
+        action="account.saved",
+        payload={"email": email, "roles": account.roles, "password_set": password is not None},
+    )
     return account
 
 
@@ -83,8 +87,12 @@ def issue_token(session: Session, *, email: str, hours: int | None, label: str, 
 
 def login(session: Session, *, email: str, password: str, hours: int) -> str:
     person = session.scalar(select(Person).where(Person.email == normalize_email(email)))
-    ok = person is not None and person.active and person.account is not None and check_password(
-        password, person.account.password_hash)
+    ok = (
+        person is not None
+        and person.active
+        and person.account is not None
+        and check_password(password, person.account.password_hash)
+    )
     if not ok:
         raise Unauthorized("Email or password is not correct.")
     assert person is not None

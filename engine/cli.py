@@ -15,8 +15,9 @@ from engine import accounts, audit, cycles, db, definitions, jobs, people, schem
 from engine.errors import ReviewflowError
 from engine.settings import get_settings
 
-app = typer.Typer(help="Reviewflow: performance-review cycles as BPMN diagrams.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Reviewflow: performance-review cycles as BPMN diagrams.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 people_app = typer.Typer(help="The org chart.", no_args_is_help=True)
 account_app = typer.Typer(help="Logins and roles.", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
@@ -60,8 +61,9 @@ def people_import(file: Path) -> None:
             result = people.import_csv(s, data=file.read_bytes(), actor=CLI_ACTOR)
         except ReviewflowError as exc:
             _fail(exc)
-    out.print(f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, "
-              f"errors {len(result.errors)}")
+    out.print(
+        f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, errors {len(result.errors)}"
+    )
     for e in result.errors:
         err.print(f"  line {e['row']}: {e['field']}: {e['message']}")
     if result.errors and not (result.created or result.updated or result.unchanged):
@@ -69,10 +71,11 @@ def people_import(file: Path) -> None:
 
 
 @account_app.command("create")
-def account_create(email: str,
-                   role: Annotated[list[str] | None, typer.Option(help="hr_admin, auditor, admin or designer")] = None,
-                   password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
-                   ) -> None:
+def account_create(
+    email: str,
+    role: Annotated[list[str] | None, typer.Option(help="hr_admin, auditor, admin or designer")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
+) -> None:
     """Create or update a login (roles add up)."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with _session() as s:
@@ -112,12 +115,15 @@ def _actor_for(s, email: str | None):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def deploy(files: list[Path], as_: Annotated[str | None, typer.Option("--as", help="deploy as this account")] = None
-           ) -> None:
+def deploy(
+    files: list[Path], as_: Annotated[str | None, typer.Option("--as", help="deploy as this account")] = None
+) -> None:
     """Deploy diagrams (.bpmn/.dmn) with their form files (.json)."""
     with _session() as s:
         try:
-            d, created = definitions.deploy(s, actor=_actor_for(s, as_), files=[(f.name, f.read_bytes()) for f in files])
+            d, created = definitions.deploy(
+                s, actor=_actor_for(s, as_), files=[(f.name, f.read_bytes()) for f in files]
+            )
         except ReviewflowError as exc:
             _fail(exc)
         out.print(f"{d.key} version {d.version}" + ("" if created else " (unchanged)"))
@@ -126,10 +132,13 @@ def deploy(files: list[Path], as_: Annotated[str | None, typer.Option("--as", he
 
 
 @cycle_app.command("create")
-def cycle_create(name: str, definition: str,
-                 participants: Annotated[str, typer.Option(help='"all", dept:Sales,Design or emails:a@x,b@x')] = "all",
-                 settings: Annotated[str | None, typer.Option(help="JSON object")] = None,
-                 as_: Annotated[str | None, typer.Option("--as")] = None) -> None:
+def cycle_create(
+    name: str,
+    definition: str,
+    participants: Annotated[str, typer.Option(help='"all", dept:Sales,Design or emails:a@x,b@x')] = "all",
+    settings: Annotated[str | None, typer.Option(help="JSON object")] = None,
+    as_: Annotated[str | None, typer.Option("--as")] = None,
+) -> None:
     """Create a draft cycle."""
     spec: object = "all"
     if participants.startswith("dept:"):
@@ -138,8 +147,14 @@ def cycle_create(name: str, definition: str,
         spec = {"emails": participants[7:].split(",")}
     with _session() as s:
         try:
-            c = cycles.create_cycle(s, actor=_actor_for(s, as_), name=name, definition=definition,
-                                    participants=spec, settings=json.loads(settings) if settings else None)
+            c = cycles.create_cycle(
+                s,
+                actor=_actor_for(s, as_),
+                name=name,
+                definition=definition,
+                participants=spec,
+                settings=json.loads(settings) if settings else None,
+            )
         except ReviewflowError as exc:
             _fail(exc)
         out.print(f"cycle {c.id} created ({c.name})")
@@ -213,8 +228,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000,
-         no_serve: Annotated[bool, typer.Option(help="seed only, do not serve")] = False) -> None:
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    no_serve: Annotated[bool, typer.Option(help="seed only, do not serve")] = False,
+) -> None:
     """Init + sample org + shipped workflows + a launched cycle, then serve."""
     from engine import demo as demo_seed
 

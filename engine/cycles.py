@@ -25,19 +25,27 @@ def _population(session: Session, participants: Any) -> list[Person]:
         found = list(session.scalars(base.where(Person.department.in_(wanted))))
         missing = sorted(set(wanted) - {p.department for p in found})
         if missing:
-            raise InvalidInput(f"No active employees in department(s): {', '.join(missing)}.",
-                               errors=[{"path": "participants/departments", "message": f"unknown: {d}"} for d in missing])
+            raise InvalidInput(
+                f"No active employees in department(s): {', '.join(missing)}.",
+                errors=[{"path": "participants/departments", "message": f"unknown: {d}"} for d in missing],
+            )
         return found
     if isinstance(participants, dict) and isinstance(participants.get("emails"), list):
         emails = [normalize_email(e) if isinstance(e, str) else "" for e in participants["emails"]]
         found = list(session.scalars(base.where(Person.email.in_([e for e in emails if e]))))
-        missing = [raw for raw, e in zip(participants["emails"], emails, strict=True) if e not in {p.email for p in found}]
+        missing = [
+            raw for raw, e in zip(participants["emails"], emails, strict=True) if e not in {p.email for p in found}
+        ]
         if missing:
-            raise InvalidInput(f"Not active employees: {', '.join(map(str, missing))}.",
-                               errors=[{"path": "participants/emails", "message": f"unknown: {m}"} for m in missing])
+            raise InvalidInput(
+                f"Not active employees: {', '.join(map(str, missing))}.",
+                errors=[{"path": "participants/emails", "message": f"unknown: {m}"} for m in missing],
+            )
         return found
-    raise InvalidInput('participants must be "all", {"departments": [...]} or {"emails": [...]}.',
-                       errors=[{"path": "participants", "message": "unsupported value"}])
+    raise InvalidInput(
+        'participants must be "all", {"departments": [...]} or {"emails": [...]}.',
+        errors=[{"path": "participants", "message": "unsupported value"}],
+    )
 
 
 def _check_settings(settings: Any) -> dict[str, Any]:
@@ -47,14 +55,17 @@ def _check_settings(settings: Any) -> dict[str, Any]:
         raise InvalidInput("settings must be a JSON object.", errors=[{"path": "settings", "message": "not an object"}])
     committee = settings.get("calibration_committee", [])
     if not isinstance(committee, list) or not all(isinstance(e, str) and normalize_email(e) for e in committee):
-        raise InvalidInput("calibration_committee must be a list of email addresses.",
-                           errors=[{"path": "settings/calibration_committee", "message": "a list of emails"}])
+        raise InvalidInput(
+            "calibration_committee must be a list of email addresses.",
+            errors=[{"path": "settings/calibration_committee", "message": "a list of emails"}],
+        )
     return settings
 
 
 @transactional
-def create_cycle(session: Session, *, actor: Person, name: str, definition: Any, participants: Any,
-                 settings: Any = None) -> Cycle:
+def create_cycle(
+    session: Session, *, actor: Person, name: str, definition: Any, participants: Any, settings: Any = None
+) -> Cycle:
     """A draft cycle pinned to a definition version (the latest unless one is named)."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("A cycle needs a name.", errors=[{"path": "name", "message": "required"}])
@@ -63,19 +74,38 @@ def create_cycle(session: Session, *, actor: Person, name: str, definition: Any,
     elif isinstance(definition, str):
         found = definitions.get(session, definition)
     else:
-        raise InvalidInput("definition must be a key or {\"key\", \"version\"}.",
-                           errors=[{"path": "definition", "message": "required"}])
+        raise InvalidInput(
+            'definition must be a key or {"key", "version"}.', errors=[{"path": "definition", "message": "required"}]
+        )
     clean_settings = _check_settings(settings)
     people = _population(session, participants)
     if not people:
-        raise InvalidInput("Nobody would take part in this cycle.", errors=[{"path": "participants", "message": "empty"}])
-    cycle = Cycle(name=name.strip(), definition_id=found.id, participants=participants, settings=clean_settings,
-                  status="draft", created_by_id=actor.id)
+        raise InvalidInput(
+            "Nobody would take part in this cycle.", errors=[{"path": "participants", "message": "empty"}]
+        )
+    cycle = Cycle(
+        name=name.strip(),
+        definition_id=found.id,
+        participants=participants,
+        settings=clean_settings,
+        status="draft",
+        created_by_id=actor.id,
+    )
     session.add(cycle)
     session.flush()
-    audit.record(session, actor=actor.email, action="cycle.created", cycle_id=cycle.id, definition_id=found.id,
-                 payload={"name": cycle.name, "definition": {"key": found.key, "version": found.version},
-                          "participants": participants, "population": len(people)})
+    audit.record(
+        session,
+        actor=actor.email,
+        action="cycle.created",
+        cycle_id=cycle.id,
+        definition_id=found.id,
+        payload={
+            "name": cycle.name,
+            "definition": {"key": found.key, "version": found.version},
+            "participants": participants,
+            "population": len(people),
+        },
+    )
     return cycle
 
 
@@ -91,7 +121,8 @@ def preflight(session: Session, *, cycle_id: int) -> dict[str, Any]:
     cycle = get_cycle(session, cycle_id)
     people = _population(session, cycle.participants)
     used = cycle.definition.lanes or []
-    problems, load = [], {}
+    problems: list[dict[str, Any]] = []
+    load: dict[str, int] = {}
     for person in people:
         lane_map = lanes.freeze(session, person, cycle.settings or {})
         found = lanes.problems_for(lane_map, used)
@@ -101,12 +132,18 @@ def preflight(session: Session, *, cycle_id: int) -> dict[str, Any]:
             for email in lane_map.get(lanes.norm(lane), []):
                 if email != person.email:
                     load[email] = load.get(email, 0) + 1
-    return {"cycle_id": cycle.id, "population": len(people), "ready": len(people) - len(problems),
-            "problems": problems, "load": [{"email": e, "reviews": n} for e, n in sorted(load.items(), key=lambda x: -x[1])]}
+    return {
+        "cycle_id": cycle.id,
+        "population": len(people),
+        "ready": len(people) - len(problems),
+        "problems": problems,
+        "load": [{"email": e, "reviews": n} for e, n in sorted(load.items(), key=lambda x: -x[1])],
+    }
 
 
 def launch(session: Session, *, actor: Person, cycle_id: int) -> Cycle:
     """Mark the cycle launching and queue the launch job (one instance per person, in the background)."""
+
     def work() -> Cycle:
         cycle = get_cycle(session, cycle_id)
         if cycle.status == "draft":
@@ -143,17 +180,29 @@ def launch_cycle(session: Session, *, cycle_id: int) -> None:
     def finish() -> None:
         c = get_cycle(session, cycle_id)
         c.status, c.launch_problems = "active", failures
-        audit.record(session, actor=SYSTEM_LAUNCHER, action="cycle.launched", cycle_id=cycle_id,
-                     payload={"population": len(people), "failed": len(failures)})
+        audit.record(
+            session,
+            actor=SYSTEM_LAUNCHER,
+            action="cycle.launched",
+            cycle_id=cycle_id,
+            payload={"population": len(people), "failed": len(failures)},
+        )
 
     transact(session, finish)
 
 
 def counts(session: Session, cycle_id: int) -> dict[str, int]:
-    rows = dict(session.execute(select(Instance.status, func.count()).where(Instance.cycle_id == cycle_id)
-                                .group_by(Instance.status)).all())
-    open_q = select(func.count()).select_from(Task).join(Instance, Instance.id == Task.instance_id).where(
-        Instance.cycle_id == cycle_id, Task.status == "open")
+    rows = dict(
+        session.execute(
+            select(Instance.status, func.count()).where(Instance.cycle_id == cycle_id).group_by(Instance.status)
+        ).all()
+    )
+    open_q = (
+        select(func.count())
+        .select_from(Task)
+        .join(Instance, Instance.id == Task.instance_id)
+        .where(Instance.cycle_id == cycle_id, Task.status == "open")
+    )
     return {
         "instances": sum(rows.values()),
         "running": rows.get("running", 0) + rows.get("waiting", 0),

@@ -12,7 +12,6 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from engine.settings import get_settings
 
-
 WRITE = "reviewflow_write"  # execution option: this transaction will write
 
 
@@ -24,7 +23,7 @@ def normalize_url(url: str) -> str:
     """Accept plain `postgresql://` URLs and use the psycopg 3 driver for them."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -50,7 +50,9 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
         name = os.path.basename((raw_name or "").replace("\\", "/")).strip()
         kind = _kind(name)
         if not name or kind is None:
-            problems.append(_problem(name or None, None, None, "Only .bpmn, .dmn and .json (form schema) files can be deployed."))
+            problems.append(
+                _problem(name or None, None, None, "Only .bpmn, .dmn and .json (form schema) files can be deployed.")
+            )
             continue
         if name in seen:
             problems.append(_problem(name, None, None, "Two files have this name; file names must be unique."))
@@ -83,8 +85,14 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
         raise DefinitionInvalid(exc.detail, errors=problems + exc.errors) from None
     for task in parsed.user_tasks:
         if task.form and task.form not in forms:
-            problems.append(_problem(None, task.name, None,
-                                     f"User task '{task.name}' names the form '{task.form}', which was not uploaded."))
+            problems.append(
+                _problem(
+                    None,
+                    task.name,
+                    None,
+                    f"User task '{task.name}' names the form '{task.form}', which was not uploaded.",
+                )
+            )
     if problems:
         raise DefinitionInvalid(spiff._summary(problems), errors=problems)
     if parsed.has_scripts and not roles_of(actor) & {"designer", "admin"}:
@@ -92,27 +100,63 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
     if not roles_of(actor) & {"designer", "admin", "hr_admin"}:
         raise Forbidden("Deploying diagrams needs the hr_admin or designer role.")
 
-    warnings = [{"element": None, "message": f"Lane '{lane}' is not a standard lane ({', '.join(lanes.STANDARD)}): "
-                 "its tasks need `lane_owners` in the task data, or they go to the HR admins."}
-                for lane in lanes.unknown_lanes(parsed.lanes)]
-    warnings += [{"element": t.name, "message": f"User task '{t.name}' is outside any lane: the employee under review "
-                  "will be asked to do it."} for t in parsed.user_tasks if not t.lane]
-    digest = hashlib.sha256("\n".join(f"{n}:{hashlib.sha256(d).hexdigest()}" for n, _, d in sorted(clean)).encode()).hexdigest()
+    warnings = [
+        {
+            "element": None,
+            "message": f"Lane '{lane}' is not a standard lane ({', '.join(lanes.STANDARD)}): "
+            "its tasks need `lane_owners` in the task data, or they go to the HR admins.",
+        }
+        for lane in lanes.unknown_lanes(parsed.lanes)
+    ]
+    warnings += [
+        {
+            "element": t.name,
+            "message": f"User task '{t.name}' is outside any lane: the employee under review will be asked to do it.",
+        }
+        for t in parsed.user_tasks
+        if not t.lane
+    ]
+    digest = hashlib.sha256(
+        "\n".join(f"{n}:{hashlib.sha256(d).hexdigest()}" for n, _, d in sorted(clean)).encode()
+    ).hexdigest()
     latest = latest_version(session, parsed.key)
     if latest is not None and latest.digest == digest:
         return latest, False
     version = (session.scalar(select(func.max(Definition.version)).where(Definition.key == parsed.key)) or 0) + 1
-    definition = Definition(key=parsed.key, version=version, name=parsed.name, digest=digest,
-                            has_scripts=parsed.has_scripts, lanes=parsed.lanes, warnings=warnings,
-                            deployed_by_id=actor.id)
+    definition = Definition(
+        key=parsed.key,
+        version=version,
+        name=parsed.name,
+        digest=digest,
+        has_scripts=parsed.has_scripts,
+        lanes=parsed.lanes,
+        warnings=warnings,
+        deployed_by_id=actor.id,
+    )
     session.add(definition)
     session.flush()
     for name, kind, data in clean:
-        session.add(DefinitionFile(definition_id=definition.id, name=name, kind=kind,
-                                   content=data.decode("utf-8-sig"), sha256=hashlib.sha256(data).hexdigest()))
-    audit.record(session, actor=actor.email, action="definition.deployed", definition_id=definition.id,
-                 payload={"key": parsed.key, "version": version, "has_scripts": parsed.has_scripts,
-                          "files": [{"name": n, "sha256": hashlib.sha256(d).hexdigest()} for n, _, d in clean]})
+        session.add(
+            DefinitionFile(
+                definition_id=definition.id,
+                name=name,
+                kind=kind,
+                content=data.decode("utf-8-sig"),
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+        )
+    audit.record(
+        session,
+        actor=actor.email,
+        action="definition.deployed",
+        definition_id=definition.id,
+        payload={
+            "key": parsed.key,
+            "version": version,
+            "has_scripts": parsed.has_scripts,
+            "files": [{"name": n, "sha256": hashlib.sha256(d).hexdigest()} for n, _, d in clean],
+        },
+    )
     return definition, True
 
 
@@ -136,10 +180,13 @@ def listing(session: Session) -> list[Definition]:
 
 def spec_of(session: Session, definition: Definition) -> tuple[Any, dict[str, Any]]:
     """The parsed spec, from the in-process cache (parsed once per definition version)."""
+
     def files() -> list[tuple[str, str]]:
-        rows = session.scalars(select(DefinitionFile).where(DefinitionFile.definition_id == definition.id,
-                                                            DefinitionFile.kind != "json"))
+        rows = session.scalars(
+            select(DefinitionFile).where(DefinitionFile.definition_id == definition.id, DefinitionFile.kind != "json")
+        )
         return [(f.name, f.content) for f in rows]
+
     return spiff.cached_spec(definition.id, files)
 
 
@@ -152,8 +199,9 @@ def form_file(session: Session, definition_id: int, name: str | None) -> dict[st
         return None
     key = (definition_id, name)
     if key not in _FORM_CACHE:
-        row = session.scalar(select(DefinitionFile).where(DefinitionFile.definition_id == definition_id,
-                                                          DefinitionFile.name == name))
+        row = session.scalar(
+            select(DefinitionFile).where(DefinitionFile.definition_id == definition_id, DefinitionFile.name == name)
+        )
         if row is None:
             return None
         _FORM_CACHE[key] = json.loads(row.content)

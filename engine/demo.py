@@ -29,7 +29,9 @@ def shipped_files(bpmn: Path) -> list[tuple[str, bytes]]:
 
 
 def deploy_shipped(session: Session, actor: Person) -> list[Definition]:
-    return [definitions.deploy(session, actor=actor, files=shipped_files(p))[0] for p in sorted(WORKFLOWS.glob("*.bpmn"))]
+    return [
+        definitions.deploy(session, actor=actor, files=shipped_files(p))[0] for p in sorted(WORKFLOWS.glob("*.bpmn"))
+    ]
 
 
 def seed(session: Session) -> dict[str, Any]:
@@ -44,17 +46,25 @@ def seed(session: Session) -> dict[str, Any]:
     cycle = session.scalar(select(Cycle).where(Cycle.name == CYCLE_NAME))
     if cycle is None:
         departments = sorted({p.department for p in org if p.department not in (None, "People", "Executive")})
-        cycle = cycles.create_cycle(session, actor=hr, name=CYCLE_NAME, definition="simple_review",
-                                    participants={"departments": departments})
+        cycle = cycles.create_cycle(
+            session, actor=hr, name=CYCLE_NAME, definition="simple_review", participants={"departments": departments}
+        )
     cycles.launch(session, actor=hr, cycle_id=cycle.id)
     lead = next(p for p in org if p.manager_id == ceo.id and p.department not in ("People",))
     report = next(p for p in org if p.manager_id == lead.id)
-    logins = [("employee", report.email), ("manager", lead.email), ("HR admin", hr.email),
-              ("admin + designer", ceo.email), ("auditor", "auditor@acme.test")]
+    logins = [
+        ("employee", report.email),
+        ("manager", lead.email),
+        ("HR admin", hr.email),
+        ("admin + designer", ceo.email),
+        ("auditor", "auditor@acme.test"),
+    ]
     return {
         "cycle_id": cycle.id,
         "population": cycles.counts(session, cycle.id)["instances"],
         "password": PASSWORD,
-        "logins": [(who, email, accounts.issue_token(session, email=email, hours=24 * 7, label="demo", actor=ACTOR))
-                   for who, email in logins],
+        "logins": [
+            (who, email, accounts.issue_token(session, email=email, hours=24 * 7, label="demo", actor=ACTOR))
+            for who, email in logins
+        ],
     }

@@ -10,10 +10,25 @@ from sqlalchemy.orm import Session
 from engine.models import Account, Person
 
 EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE = (
-    "employee", "manager", "skip-level manager", "hr", "peer", "direct report", "calibration committee")
+    "employee",
+    "manager",
+    "skip-level manager",
+    "hr",
+    "peer",
+    "direct report",
+    "calibration committee",
+)
 STANDARD = (EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE)
-_ALIASES = {"skip level manager": SKIP, "skip-level": SKIP, "skip level": SKIP, "direct reports": DIRECT,
-            "peers": PEER, "committee": COMMITTEE, "human resources": HR, "hr partner": HR}
+_ALIASES = {
+    "skip level manager": SKIP,
+    "skip-level": SKIP,
+    "skip level": SKIP,
+    "direct reports": DIRECT,
+    "peers": PEER,
+    "committee": COMMITTEE,
+    "human resources": HR,
+    "hr partner": HR,
+}
 PER_ITEM = (PEER, DIRECT)  # multi-instance lanes: the element variable names the person
 
 
@@ -60,9 +75,12 @@ def problems_for(lane_map: dict[str, list[str]], lanes_used: list[str]) -> list[
         if key in PER_ITEM or key not in STANDARD:
             continue
         if not lane_map.get(key):
-            reason = {MANAGER: "has no manager", SKIP: "has no skip-level manager",
-                      HR: "has no HR partner and there is no HR admin",
-                      COMMITTEE: "the cycle has no calibration committee"}.get(key, "resolves to nobody")
+            reason = {
+                MANAGER: "has no manager",
+                SKIP: "has no skip-level manager",
+                HR: "has no HR partner and there is no HR admin",
+                COMMITTEE: "the cycle has no calibration committee",
+            }.get(key, "resolves to nobody")
             out.append(f"lane '{lane}': {reason}")
     return out
 

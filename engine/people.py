@@ -45,7 +45,8 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(
-            f"The CSV file is not UTF-8 (byte {exc.start}). Save it as 'CSV UTF-8' and upload it again.") from None
+            f"The CSV file is not UTF-8 (byte {exc.start}). Save it as 'CSV UTF-8' and upload it again."
+        ) from None
 
 
 @transactional
@@ -92,16 +93,22 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
         for col in ("manager_email", "hr_partner_email"):
             ref = normalize_email(row.get(col))
             if ref and ref not in known:
-                result.errors.append({"row": line, "field": col, "message": f"{ref} is neither in this file nor imported"})
+                result.errors.append(
+                    {"row": line, "field": col, "message": f"{ref} is neither in this file nor imported"}
+                )
                 rows.pop(email, None)
                 break
 
     people: dict[str, Person] = {}
     for email, (_line, row) in rows.items():
         person = existing.get(email)
-        values = {"name": row["name"], "employee_no": row.get("employee_no") or None,
-                  "department": row.get("department") or None, "title": row.get("title") or None,
-                  "locale": row.get("locale") or "en"}
+        values = {
+            "name": row["name"],
+            "employee_no": row.get("employee_no") or None,
+            "department": row.get("department") or None,
+            "title": row.get("title") or None,
+            "locale": row.get("locale") or "en",
+        }
         if person is None:
             person = Person(email=email, active=True, employee=True, **values)
             session.add(person)
@@ -120,8 +127,13 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
         person = people[email]
         manager = lookup.get(normalize_email(row.get("manager_email")))
         if manager is not None and _would_cycle(person, manager):
-            result.errors.append({"row": line, "field": "manager_email",
-                                  "message": f"{manager.email} reports (directly or not) to {email}: a loop"})
+            result.errors.append(
+                {
+                    "row": line,
+                    "field": "manager_email",
+                    "message": f"{manager.email} reports (directly or not) to {email}: a loop",
+                }
+            )
             manager = None
         before = (person.manager_id, person.hr_partner_id)
         person.manager_id = manager.id if manager else None
@@ -131,13 +143,18 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
             if before != (None, None) or result.unchanged:
                 result.updated += 1 if (before[0] is not None or before[1] is not None) else 0
         session.flush()
-    audit.record(session, actor=actor, action="people.imported",
-                 payload={"created": result.created, "updated": result.updated, "errors": len(result.errors)})
+    audit.record(
+        session,
+        actor=actor,
+        action="people.imported",
+        payload={"created": result.created, "updated": result.updated, "errors": len(result.errors)},
+    )
     return result
 
 
 def _would_cycle(person: Person, manager: Person) -> bool:
-    seen, current = set(), manager
+    seen: set[int] = set()
+    current: Person | None = manager
     while current is not None and current.id not in seen:
         if current.id == person.id:
             return True

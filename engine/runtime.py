@@ -23,8 +23,14 @@ MAX_DRAFT_BYTES = 256 * 1024
 
 
 def subject_data(person: Person) -> dict[str, Any]:
-    return {"email": person.email, "name": person.name, "employee_no": person.employee_no,
-            "department": person.department, "title": person.title, "locale": person.locale}
+    return {
+        "email": person.email,
+        "name": person.name,
+        "employee_no": person.employee_no,
+        "department": person.department,
+        "title": person.title,
+        "locale": person.locale,
+    }
 
 
 def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: str) -> Instance:
@@ -38,18 +44,31 @@ def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: st
     problems = lanes.problems_for(lane_map, definition.lanes)
     if problems:
         raise InvalidInput(f"{subject.email}: " + "; ".join(problems))
-    data = {"subject": subject_data(subject),
-            "manager": subject_data(subject.manager) if subject.manager else None,
-            "cycle": {"id": cycle.id, "name": cycle.name}}
+    data = {
+        "subject": subject_data(subject),
+        "manager": subject_data(subject.manager) if subject.manager else None,
+        "cycle": {"id": cycle.id, "name": cycle.name},
+    }
     wf = spiff.new_workflow(definition.id, definitions.spec_of(session, definition), data)
     spiff.run_engine(wf)
-    instance = Instance(cycle_id=cycle.id, subject_id=subject.id, definition_id=definition.id, lanes=lane_map,
-                        state=spiff.dump(wf), serializer_version=spiff.SERIALIZER_VERSION)
+    instance = Instance(
+        cycle_id=cycle.id,
+        subject_id=subject.id,
+        definition_id=definition.id,
+        lanes=lane_map,
+        state=spiff.dump(wf),
+        serializer_version=spiff.SERIALIZER_VERSION,
+    )
     session.add(instance)
     session.flush()
     refs = {"cycle_id": cycle.id, "instance_id": instance.id}
-    events = [Event("instance.started", {"subject": subject.email, "definition": {"key": definition.key,
-                                                                                 "version": definition.version}}, **refs)]
+    events = [
+        Event(
+            "instance.started",
+            {"subject": subject.email, "definition": {"key": definition.key, "version": definition.version}},
+            **refs,
+        )
+    ]
     events += _transition_events(instance, {}, spiff.snapshot(wf))
     _new, projected = project(session, instance, wf)
     audit.append(session, actor=actor, events=events + projected)
@@ -68,8 +87,9 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
         schema = definitions.form_file(session, instance.definition_id, task.form) or EMPTY_FORM
         errors = validate(schema, data)
         if errors:
-            raise FormInvalid(f"{len(errors)} field(s) need attention before this form can be submitted.",
-                              errors=errors)
+            raise FormInvalid(
+                f"{len(errors)} field(s) need attention before this form can be submitted.", errors=errors
+            )
         definition = session.get(Definition, instance.definition_id)
         assert definition is not None
         definitions.spec_of(session, definition)
@@ -80,8 +100,9 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
         task.completed_by_id, task.completed_at = actor.id, clock.now()
         instance.state, instance.updated_at = spiff.dump(wf), clock.now()
         refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
-        events = [Event("task.completed", {"name": task.name, "title": task.title, "data": data},
-                        task_id=task.id, **refs)]
+        events = [
+            Event("task.completed", {"name": task.name, "title": task.title, "data": data}, task_id=task.id, **refs)
+        ]
         events += _transition_events(instance, before, spiff.snapshot(wf))
         _new, projected = project(session, instance, wf)
         audit.append(session, actor=actor.email, events=events + projected)
@@ -104,9 +125,15 @@ def _keep_as_draft(session: Session, task_id: int, actor: Person, data: Any, exc
             return
         task.draft = data if isinstance(data, dict) else task.draft
         instance = session.get(Instance, task.instance_id)
-        audit.record(session, actor=actor.email, action="workflow.failed", task_id=task.id,
-                     instance_id=task.instance_id, cycle_id=instance.cycle_id if instance else None,
-                     payload={"name": task.name, "detail": exc.detail, "errors": exc.errors})
+        audit.record(
+            session,
+            actor=actor.email,
+            action="workflow.failed",
+            task_id=task.id,
+            instance_id=task.instance_id,
+            cycle_id=instance.cycle_id if instance else None,
+            payload={"name": task.name, "detail": exc.detail, "errors": exc.errors},
+        )
 
     transact(session, work)
     exc.detail += " Your answers were kept as a draft, and HR can see what went wrong."
@@ -125,8 +152,14 @@ def save_draft(session: Session, *, task_id: int, actor: Person, data: Any) -> T
         if task.status != "open":
             raise Conflict(f"This task is already {task.status}; the draft was not saved.")
         task.draft = data
-        audit.record(session, actor=actor.email, action="task.draft_saved", task_id=task.id,
-                     instance_id=task.instance_id, payload={"name": task.name, "fields": sorted(data)})
+        audit.record(
+            session,
+            actor=actor.email,
+            action="task.draft_saved",
+            task_id=task.id,
+            instance_id=task.instance_id,
+            payload={"name": task.name, "fields": sorted(data)},
+        )
         return task
 
     return transact(session, work)
@@ -148,8 +181,10 @@ def can_read_task(actor: Person, task: Task) -> bool:
 
 
 def _transition_events(instance: Instance, before: dict, after: dict) -> list[Event]:
-    return [Event("task.state", change, cycle_id=instance.cycle_id, instance_id=instance.id)
-            for change in spiff.transitions(before, after)]
+    return [
+        Event("task.state", change, cycle_id=instance.cycle_id, instance_id=instance.id)
+        for change in spiff.transitions(before, after)
+    ]
 
 
 def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], list[Event]]:
@@ -174,17 +209,42 @@ def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], 
             people = lanes.hr_admins(session)
         schema = definitions.form_file(session, instance.definition_id, rt.form) or EMPTY_FORM
         fields = (schema.get("properties") or {}).keys()
-        task = Task(instance_id=instance.id, spiff_id=sid, name=rt.name, title=rt.title, lane=rt.lane,
-                    instructions=rt.instructions, form=rt.form, ui_form=rt.ui_form, status="open",
-                    prefill={k: rt.data[k] for k in fields if k in rt.data})
+        task = Task(
+            instance_id=instance.id,
+            spiff_id=sid,
+            name=rt.name,
+            title=rt.title,
+            lane=rt.lane,
+            instructions=rt.instructions,
+            form=rt.form,
+            ui_form=rt.ui_form,
+            status="open",
+            prefill={k: rt.data[k] for k in fields if k in rt.data},
+        )
         session.add(task)
         session.flush()
         for person in people:
             session.add(TaskAssignee(task_id=task.id, person_id=person.id))
-            session.add(Outbox(kind="task.assigned", dedupe_key=f"task:{task.id}:assigned:{person.id}",
-                               payload={"task_id": task.id, "person_id": person.id}))
-        events.append(Event("task.created", {"name": rt.name, "lane": rt.lane, "assignees": [p.email for p in people],
-                                             "unassigned_fallback_to_hr": fallback}, task_id=task.id, **refs))
+            session.add(
+                Outbox(
+                    kind="task.assigned",
+                    dedupe_key=f"task:{task.id}:assigned:{person.id}",
+                    payload={"task_id": task.id, "person_id": person.id},
+                )
+            )
+        events.append(
+            Event(
+                "task.created",
+                {
+                    "name": rt.name,
+                    "lane": rt.lane,
+                    "assignees": [p.email for p in people],
+                    "unassigned_fallback_to_hr": fallback,
+                },
+                task_id=task.id,
+                **refs,
+            )
+        )
         new_tasks.append(task)
     session.execute(delete(Timer).where(Timer.instance_id == instance.id))
     for sid, element, due in spiff.waiting_timers(wf):

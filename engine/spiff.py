@@ -125,7 +125,8 @@ def parse_files(files: list[tuple[str, bytes]], *, check: bool = True) -> Parsed
     `DefinitionInvalid` with file, element and line where known.
     """
     problems: list[dict[str, Any]] = []
-    bpmn_trees, dmn_trees = [], []
+    bpmn_trees: list[tuple[str, Any]] = []
+    dmn_trees: list[tuple[str, Any]] = []
     for name, data in files:
         lower = name.lower()
         if not (lower.endswith(".bpmn") or lower.endswith(".dmn") or lower.endswith(".bpmn20.xml")):
@@ -167,14 +168,22 @@ def parse_files(files: list[tuple[str, bytes]], *, check: bool = True) -> Parsed
         raise _validation_error(exc) from None
     except Exception as exc:  # the parser raises plain errors for some broken references
         raise DefinitionInvalid(str(exc), errors=[_problem(None, None, None, str(exc))]) from None
-    parsed = Parsed(key=key, name=spec.description or key, spec=spec, subprocess_specs=subprocess_specs,
-                    has_scripts=has_scripts)
+    parsed = Parsed(
+        key=key, name=spec.description or key, spec=spec, subprocess_specs=subprocess_specs, has_scripts=has_scripts
+    )
     for process_name, process_spec in [(key, spec), *subprocess_specs.items()]:
         for ts in process_spec.task_specs.values():
             if getattr(ts, "manual", False) and getattr(ts, "bpmn_id", None):
                 props = (getattr(ts, "extensions", None) or {}).get("properties", {})
-                parsed.user_tasks.append(UserTaskSpec(ts.bpmn_id, ts.bpmn_name or ts.bpmn_id, ts.lane,
-                                                      props.get("formJsonSchemaFilename"), process_name))
+                parsed.user_tasks.append(
+                    UserTaskSpec(
+                        ts.bpmn_id,
+                        ts.bpmn_name or ts.bpmn_id,
+                        ts.lane,
+                        props.get("formJsonSchemaFilename"),
+                        process_name,
+                    )
+                )
     return parsed
 
 
@@ -204,10 +213,12 @@ def _top_level_process(parser: SpiffBpmnParser, trees: list[tuple[str, Any]]) ->
     if len(top) == 1:
         return top[0]
     if not top:
-        msg = "No executable top-level process: mark the main process isExecutable=\"true\"."
+        msg = 'No executable top-level process: mark the main process isExecutable="true".'
     else:
-        msg = (f"Several top-level processes ({', '.join(top)}): deploy them one at a time, "
-               "or call the others from one main process with call activities.")
+        msg = (
+            f"Several top-level processes ({', '.join(top)}): deploy them one at a time, "
+            "or call the others from one main process with call activities."
+        )
     raise DefinitionInvalid(msg, errors=[_problem(trees[0][0] if trees else None, None, None, msg)])
 
 
@@ -294,8 +305,10 @@ def _failed(exc: SpiffWorkflowException) -> WorkflowFailed:
     message = str(exc.args[0]) if exc.args else type(exc).__name__
     notes = " ".join(getattr(exc, "notes", []) or [])
     detail = f"Step '{element}' failed: {message}" + (f" ({notes})" if notes else "")
-    return WorkflowFailed(detail, errors=[{"element": element, "message": message, "error_type": getattr(
-        exc, "error_type", type(exc).__name__)}])
+    return WorkflowFailed(
+        detail,
+        errors=[{"element": element, "message": message, "error_type": getattr(exc, "error_type", type(exc).__name__)}],
+    )
 
 
 def ready_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:
@@ -306,12 +319,19 @@ def ready_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:
         props = ext.get("properties", {})
         parent_spec = task.parent.task_spec if task.parent is not None else None
         item_var = getattr(getattr(parent_spec, "input_item", None), "bpmn_id", None)
-        result.append(ReadyTask(
-            spiff_id=str(task.id), name=ts.bpmn_id or ts.name, title=ts.bpmn_name or ts.bpmn_id or ts.name,
-            lane=ts.lane, form=props.get("formJsonSchemaFilename"), ui_form=props.get("formUiSchemaFilename"),
-            instructions=ext.get("instructionsForEndUser"), data=task.data,
-            item=task.data.get(item_var) if item_var else None,
-        ))
+        result.append(
+            ReadyTask(
+                spiff_id=str(task.id),
+                name=ts.bpmn_id or ts.name,
+                title=ts.bpmn_name or ts.bpmn_id or ts.name,
+                lane=ts.lane,
+                form=props.get("formJsonSchemaFilename"),
+                ui_form=props.get("formUiSchemaFilename"),
+                instructions=ext.get("instructionsForEndUser"),
+                data=task.data,
+                item=task.data.get(item_var) if item_var else None,
+            )
+        )
     return result
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import functools
+import logging
 from collections.abc import Callable
-from typing import Any
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError

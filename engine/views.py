@@ -25,17 +25,29 @@ def _iso(value: Any) -> str | None:
 def task_summary(task: Task, subject: Person | None) -> dict[str, Any]:
     people = [a.person for a in task.assignees]
     return {
-        "id": task.id, "name": task.name, "title": task.title, "lane": task.lane, "status": task.status,
+        "id": task.id,
+        "name": task.name,
+        "title": task.title,
+        "lane": task.lane,
+        "status": task.status,
         "assignee": person_ref(people[0]) if len(people) == 1 else None,
         "candidates": [person_ref(p) for p in people] if len(people) > 1 else [],
-        "subject": person_ref(subject), "cycle_id": task.instance.cycle_id, "instance_id": task.instance_id,
-        "due_at": _iso(task.due_at), "created_at": _iso(task.created_at), "completed_at": _iso(task.completed_at),
+        "subject": person_ref(subject),
+        "cycle_id": task.instance.cycle_id,
+        "instance_id": task.instance_id,
+        "due_at": _iso(task.due_at),
+        "created_at": _iso(task.created_at),
+        "completed_at": _iso(task.completed_at),
     }
 
 
 def list_tasks(session: Session, *, actor: Person, status: str) -> list[dict[str, Any]]:
-    q = (select(Task).join(TaskAssignee, TaskAssignee.task_id == Task.id)
-         .where(TaskAssignee.person_id == actor.id).order_by(Task.id))
+    q = (
+        select(Task)
+        .join(TaskAssignee, TaskAssignee.task_id == Task.id)
+        .where(TaskAssignee.person_id == actor.id)
+        .order_by(Task.id)
+    )
     if status != "all":
         q = q.where(Task.status == status)
     tasks = list(session.scalars(q))
@@ -55,14 +67,16 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
     schema = definitions.form_file(session, task.instance.definition_id, task.form) or EMPTY_FORM
     ui = definitions.form_file(session, task.instance.definition_id, task.ui_form) or {}
     mine = actor.id in {a.person_id for a in task.assignees}
-    view.update({
-        "instructions": task.instructions,
-        "form": {"schema": schema, "ui_schema": ui},
-        "data": (task.draft if task.draft is not None else task.prefill or {}) if task.status == "open" else {},
-        "has_draft": task.draft is not None,
-        "submitted": task.submitted if (mine or roles_of(actor) & READERS) else None,
-        "can_complete": mine and task.status == "open",
-    })
+    view.update(
+        {
+            "instructions": task.instructions,
+            "form": {"schema": schema, "ui_schema": ui},
+            "data": (task.draft if task.draft is not None else task.prefill or {}) if task.status == "open" else {},
+            "has_draft": task.draft is not None,
+            "submitted": task.submitted if (mine or roles_of(actor) & READERS) else None,
+            "can_complete": mine and task.status == "open",
+        }
+    )
     return view
 
 
@@ -80,10 +94,14 @@ def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dic
     assert definition is not None
     subject = session.get(Person, instance.subject_id)
     return {
-        "id": instance.id, "status": instance.status, "subject": person_ref(subject), "cycle_id": instance.cycle_id,
+        "id": instance.id,
+        "status": instance.status,
+        "subject": person_ref(subject),
+        "cycle_id": instance.cycle_id,
         "definition": {"key": definition.key, "version": definition.version},
         "tasks": [task_summary(t, subject) for t in (tasks if reader else mine)],
-        "created_at": _iso(instance.created_at), "updated_at": _iso(instance.updated_at),
+        "created_at": _iso(instance.created_at),
+        "updated_at": _iso(instance.updated_at),
     }
 
 
@@ -94,7 +112,15 @@ def instance_events(session: Session, *, instance_id: int) -> list[dict[str, Any
     out = []
     for row in rows:
         payload = json.loads(row.payload)
-        out.append({"seq": row.seq, "at": _iso(row.at), "actor": row.actor, "action": row.action,
-                    "task": payload.get("name") or payload.get("element"), "task_id": row.task_id,
-                    "payload": payload})
+        out.append(
+            {
+                "seq": row.seq,
+                "at": _iso(row.at),
+                "actor": row.actor,
+                "action": row.action,
+                "task": payload.get("name") or payload.get("element"),
+                "task_id": row.task_id,
+                "payload": payload,
+            }
+        )
     return out

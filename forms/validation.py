@@ -31,8 +31,14 @@ def _messages(err: ValidationError) -> tuple[str, str]:
     if v == "maxItems":
         return (f"Please add no more than {val}.", f"最多添加 {val} 项。")
     if v == "type":
-        kind = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "yes or no",
-                "array": "a list", "object": "a group of fields"}.get(str(val), str(val))
+        kind = {
+            "string": "text",
+            "integer": "a whole number",
+            "number": "a number",
+            "boolean": "yes or no",
+            "array": "a list",
+            "object": "a group of fields",
+        }.get(str(val), str(val))
         return (f"Expected {kind}.", "填写的内容类型不正确。")
     if v in ("enum", "oneOf", "const"):
         return ("Please choose one of the offered options.", "请从给出的选项中选择。")
@@ -48,24 +54,44 @@ def validate(schema: dict[str, Any], data: Any) -> list[dict[str, str]]:
     `additionalProperties: false`, so a form can never write workflow variables it was not built for.
     """
     if not isinstance(data, dict):
-        return [{"path": "", "message": "The form data must be a JSON object.", "message_zh": "表单数据必须是 JSON 对象。",
-                 "code": "type"}]
+        return [
+            {
+                "path": "",
+                "message": "The form data must be a JSON object.",
+                "message_zh": "表单数据必须是 JSON 对象。",
+                "code": "type",
+            }
+        ]
     errors: list[dict[str, str]] = []
     declared = set((schema.get("properties") or {}).keys())
     for extra in sorted(set(data) - declared):
-        errors.append({"path": extra, "message": "This form has no such field.", "message_zh": "此表单没有该字段。",
-                       "code": "additionalProperties"})
+        errors.append(
+            {
+                "path": extra,
+                "message": "This form has no such field.",
+                "message_zh": "此表单没有该字段。",
+                "code": "additionalProperties",
+            }
+        )
     seen: set[tuple[str, str]] = set()
     validator = Draft202012Validator(schema, format_checker=_FORMATS)
     for err in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
         if err.validator == "required":
-            missing = [name for name in err.validator_value if isinstance(err.instance, dict) and name not in err.instance]
+            missing = [
+                name for name in err.validator_value if isinstance(err.instance, dict) and name not in err.instance
+            ]
             for name in missing:
                 if ("required", _path([*err.absolute_path, name])) in seen:
                     continue
                 seen.add(("required", _path([*err.absolute_path, name])))
-                errors.append({"path": _path([*err.absolute_path, name]), "message": "This field is required.",
-                               "message_zh": "此项为必填。", "code": "required"})
+                errors.append(
+                    {
+                        "path": _path([*err.absolute_path, name]),
+                        "message": "This field is required.",
+                        "message_zh": "此项为必填。",
+                        "code": "required",
+                    }
+                )
             continue
         if err.validator == "additionalProperties" and not err.absolute_path:
             continue  # already reported per field above
@@ -73,8 +99,14 @@ def validate(schema: dict[str, Any], data: Any) -> list[dict[str, str]]:
             props = set((err.schema.get("properties") or {}).keys()) if isinstance(err.schema, dict) else set()
             extras = sorted(set(err.instance) - props) if isinstance(err.instance, dict) else []
             for name in extras:
-                errors.append({"path": _path([*err.absolute_path, name]), "message": "This form has no such field.",
-                               "message_zh": "此表单没有该字段。", "code": "additionalProperties"})
+                errors.append(
+                    {
+                        "path": _path([*err.absolute_path, name]),
+                        "message": "This form has no such field.",
+                        "message_zh": "此表单没有该字段。",
+                        "code": "additionalProperties",
+                    }
+                )
             continue
         en, zh = _messages(err)
         errors.append({"path": _path(err.absolute_path), "message": en, "message_zh": zh, "code": str(err.validator)})

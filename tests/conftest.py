@@ -74,8 +74,9 @@ def _reset_process_state() -> None:
 
 
 @pytest.fixture
-def db_engine(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def db_engine(
+    db_kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
     if db_kind == "sqlite":
         path = tmp_path / "reviewflow.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)

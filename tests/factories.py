@@ -24,8 +24,10 @@ DESIGNER = "ceo@initech.test"
 
 def org(session: Session, extra_peers: int = 0) -> dict[str, Person]:
     """The small Initech org, plus `extra_peers` engineers reporting to the design lead; HR and designer logins."""
-    csv = ORG + "".join(f"P{i:03d},Peer {i},peer{i}@initech.test,design.lead@initech.test,Design,Designer,en,"
-                        f"people@initech.test\n" for i in range(extra_peers))
+    csv = ORG + "".join(
+        f"P{i:03d},Peer {i},peer{i}@initech.test,design.lead@initech.test,Design,Designer,en,people@initech.test\n"
+        for i in range(extra_peers)
+    )
     people.import_csv(session, data=csv.encode(), actor="test")
     accounts.create_account(session, email=HR, roles=["hr_admin"], password="S3cret-pass!", actor="test")
     accounts.create_account(session, email=DESIGNER, roles=["designer"], password="An0ther-pass!", actor="test")
@@ -36,8 +38,12 @@ def files(*names: str, base: Path = DATA) -> list[tuple[str, bytes]]:
     return [(n, (base / n).read_bytes()) for n in names]
 
 
-CHECKIN = ("quarterly_checkin.bpmn", "checkin-employee.schema.json", "checkin-manager.schema.json",
-           "checkin-hr.schema.json")
+CHECKIN = (
+    "quarterly_checkin.bpmn",
+    "checkin-employee.schema.json",
+    "checkin-manager.schema.json",
+    "checkin-hr.schema.json",
+)
 PEERS = ("peer_feedback.bpmn", "nominate.schema.json", "feedback.schema.json")
 
 
@@ -47,12 +53,19 @@ def deploy(session: Session, names: tuple[str, ...] = CHECKIN, as_email: str = H
     return definitions.deploy(session, actor=actor, files=files(*names))[0]
 
 
-def launched(session: Session, definition: Definition, emails: list[str], settings: dict[str, Any] | None = None
-             ) -> Cycle:
+def launched(
+    session: Session, definition: Definition, emails: list[str], settings: dict[str, Any] | None = None
+) -> Cycle:
     hr = people.by_email(session, HR)
     assert hr is not None
-    cycle = cycles.create_cycle(session, actor=hr, name="Test cycle", definition=definition.key,
-                                participants={"emails": emails}, settings=settings)
+    cycle = cycles.create_cycle(
+        session,
+        actor=hr,
+        name="Test cycle",
+        definition=definition.key,
+        participants={"emails": emails},
+        settings=settings,
+    )
     cycles.launch(session, actor=hr, cycle_id=cycle.id)
     session.rollback()  # end the read snapshot
     session.expire_all()

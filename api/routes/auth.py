@@ -26,5 +26,9 @@ def create_token(body: Login, session: SessionDep) -> dict:
 @router.get("/me")
 def me(person: CurrentPerson) -> dict:
     """Who the token belongs to, with roles."""
-    return {**(person_ref(person) or {}), "id": person.id, "locale": person.locale,
-            "roles": sorted(accounts.roles_of(person))}
+    return {
+        **(person_ref(person) or {}),
+        "id": person.id,
+        "locale": person.locale,
+        "roles": sorted(accounts.roles_of(person)),
+    }

@@ -22,17 +22,29 @@ class CycleIn(BaseModel):
 
 
 def _view(session: Any, c: Cycle) -> dict:
-    return {"id": c.id, "name": c.name, "status": c.status,
-            "definition": {"key": c.definition.key, "version": c.definition.version},
-            "participants": c.participants, "settings": c.settings, "launch_problems": c.launch_problems,
-            "counts": cycles.counts(session, c.id)}
+    return {
+        "id": c.id,
+        "name": c.name,
+        "status": c.status,
+        "definition": {"key": c.definition.key, "version": c.definition.version},
+        "participants": c.participants,
+        "settings": c.settings,
+        "launch_problems": c.launch_problems,
+        "counts": cycles.counts(session, c.id),
+    }
 
 
 @router.post("", status_code=201)
 def create_cycle(body: CycleIn, session: SessionDep, actor: HRPerson) -> dict:
     """Create a draft cycle for a population, pinned to a definition version."""
-    c = cycles.create_cycle(session, actor=actor, name=body.name, definition=body.definition,
-                            participants=body.participants, settings=body.settings)
+    c = cycles.create_cycle(
+        session,
+        actor=actor,
+        name=body.name,
+        definition=body.definition,
+        participants=body.participants,
+        settings=body.settings,
+    )
     return _view(session, c)
 
 

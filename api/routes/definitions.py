@@ -12,9 +12,17 @@ router = APIRouter(prefix="/api/definitions", tags=["definitions"])
 
 
 def _view(d: Definition) -> dict:
-    return {"id": d.id, "key": d.key, "version": d.version, "name": d.name, "has_scripts": d.has_scripts,
-            "lanes": d.lanes, "warnings": d.warnings, "deployed_at": d.deployed_at.isoformat(),
-            "files": [{"name": f.name, "kind": f.kind, "sha256": f.sha256} for f in d.files]}
+    return {
+        "id": d.id,
+        "key": d.key,
+        "version": d.version,
+        "name": d.name,
+        "has_scripts": d.has_scripts,
+        "lanes": d.lanes,
+        "warnings": d.warnings,
+        "deployed_at": d.deployed_at.isoformat(),
+        "files": [{"name": f.name, "kind": f.kind, "sha256": f.sha256} for f in d.files],
+    }
 
 
 @router.post("", status_code=201)
@@ -29,8 +37,13 @@ async def deploy(files: list[UploadFile], session: SessionDep, actor: DeployerPe
     definition, created = definitions.deploy(session, actor=actor, files=loaded)
     body = {**_view(definition), "created": created}
     if not created:
-        body["warnings"] = [*definition.warnings, {"element": None, "message":
-                            f"These files are identical to version {definition.version}; nothing new was deployed."}]
+        body["warnings"] = [
+            *definition.warnings,
+            {
+                "element": None,
+                "message": f"These files are identical to version {definition.version}; nothing new was deployed.",
+            },
+        ]
     return JSONResponse(body, status_code=201 if created else 200)
 
 

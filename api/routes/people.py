@@ -22,11 +22,19 @@ def get_person(person_id: int, session: SessionDep, actor: CurrentPerson) -> dic
     """A person's record: for themselves, their manager, and HR/auditors."""
     person = session.get(people.Person, person_id)
     allowed = person is not None and (
-        person.id == actor.id or person.manager_id == actor.id
-        or roles_of(actor) & {"hr_admin", "auditor", "admin"})
+        person.id == actor.id or person.manager_id == actor.id or roles_of(actor) & {"hr_admin", "auditor", "admin"}
+    )
     if person is None or not allowed:
         raise NotFound(f"No person with id {person_id} for you.")
-    return {"id": person.id, "employee_no": person.employee_no, "name": person.name, "email": person.email,
-            "department": person.department, "title": person.title, "locale": person.locale,
-            "manager": people.person_ref(person.manager), "hr_partner": people.person_ref(person.hr_partner),
-            "active": person.active}
+    return {
+        "id": person.id,
+        "employee_no": person.employee_no,
+        "name": person.name,
+        "email": person.email,
+        "department": person.department,
+        "title": person.title,
+        "locale": person.locale,
+        "manager": people.person_ref(person.manager),
+        "hr_partner": people.person_ref(person.hr_partner),
+        "active": person.active,
+    }

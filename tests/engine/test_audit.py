@@ -25,8 +25,11 @@ def _as_superuser(session, sql: str, **params) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
     else:
-        for name in session.execute(text(
-                "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_event'")).scalars().all():
+        for name in (
+            session.execute(text("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_event'"))
+            .scalars()
+            .all()
+        ):
             session.execute(text(f'DROP TRIGGER "{name}"'))
     session.execute(text(sql), params)
     session.commit()
@@ -38,8 +41,9 @@ def test_intact_chain_verifies(session):
     assert (verdict.ok, verdict.checked) == (True, n)
 
 
-@pytest.mark.parametrize("sql", ["UPDATE audit_event SET actor = 'someone' WHERE seq = 3",
-                                 "DELETE FROM audit_event WHERE seq = 3"])
+@pytest.mark.parametrize(
+    "sql", ["UPDATE audit_event SET actor = 'someone' WHERE seq = 3", "DELETE FROM audit_event WHERE seq = 3"]
+)
 def test_the_database_refuses_to_change_audit_rows(session, sql):
     _world(session)
     session.commit()
@@ -80,8 +84,7 @@ def test_rehashing_an_edited_row_still_breaks_the_next_link(session):
     session.expunge(forged)  # a detached copy: what the attacker computes offline
     forged.actor = "mallory@initech.test"
     forged.hash = audit.row_hash(forged.prev_hash, forged)
-    _as_superuser(session, "UPDATE audit_event SET actor = :a, hash = :h WHERE seq = 8",
-                  a=forged.actor, h=forged.hash)
+    _as_superuser(session, "UPDATE audit_event SET actor = :a, hash = :h WHERE seq = 8", a=forged.actor, h=forged.hash)
     verdict = audit.verify(session)
     assert (verdict.ok, verdict.first_bad_seq) == (False, 9)
 

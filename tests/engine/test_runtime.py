@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, runtime, spiff
+from engine import audit, db, runtime, spiff
 from engine.errors import Conflict, FormInvalid, NotFound
 from engine.models import AuditEvent, Instance, Task
 from tests import factories as f
@@ -39,15 +39,24 @@ def test_checkin_runs_to_completion_with_one_audit_event_per_change(session):
     assert {e["path"] for e in bad.value.errors} == {"progress", "blockers", "mood"}
     assert open_tasks(session, EMPLOYEE)[0].id == mine.id  # nothing moved
 
-    nxt = runtime.complete_task(session, task_id=mine.id, actor=people[EMPLOYEE],
-                                data={"progress": "Shipped the icons / 完成了图标库", "blockers": [], "mood": 4})
+    nxt = runtime.complete_task(
+        session,
+        task_id=mine.id,
+        actor=people[EMPLOYEE],
+        data={"progress": "Shipped the icons / 完成了图标库", "blockers": [], "mood": 4},
+    )
     assert [t.name for t in nxt] == ["respond"]
     with pytest.raises(Conflict):
-        runtime.complete_task(session, task_id=mine.id, actor=people[EMPLOYEE],
-                              data={"progress": "again and again", "blockers": [], "mood": 4})
+        runtime.complete_task(
+            session,
+            task_id=mine.id,
+            actor=people[EMPLOYEE],
+            data={"progress": "again and again", "blockers": [], "mood": 4},
+        )
     [respond] = open_tasks(session, LEAD)
-    runtime.complete_task(session, task_id=respond.id, actor=people[LEAD],
-                          data={"response": "Let us find help", "escalate_to_hr": True})
+    runtime.complete_task(
+        session, task_id=respond.id, actor=people[LEAD], data={"response": "Let us find help", "escalate_to_hr": True}
+    )
     [hr_task] = open_tasks(session, f.HR)
     assert hr_task.name == "hr_follow_up"
     runtime.complete_task(session, task_id=hr_task.id, actor=people[f.HR], data={"action": "Mentor found"})
@@ -58,10 +67,18 @@ def test_checkin_runs_to_completion_with_one_audit_event_per_change(session):
 
     actions = [e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance.id))]
     assert actions.count("task.completed") == 3 and actions.count("instance.started") == 1
-    done = [json.loads(e.payload) for e in session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "task.state", AuditEvent.instance_id == instance.id))]
-    assert {(d["element"], d["to"]) for d in done} >= {("write_checkin", "COMPLETED"), ("respond", "COMPLETED"),
-                                                       ("hr_follow_up", "COMPLETED"), ("end_hr", "COMPLETED")}
+    done = [
+        json.loads(e.payload)
+        for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "task.state", AuditEvent.instance_id == instance.id)
+        )
+    ]
+    assert {(d["element"], d["to"]) for d in done} >= {
+        ("write_checkin", "COMPLETED"),
+        ("respond", "COMPLETED"),
+        ("hr_follow_up", "COMPLETED"),
+        ("end_hr", "COMPLETED"),
+    }
     assert audit.verify(session).ok
 
 
@@ -82,9 +99,6 @@ def _race(n: int, action) -> list[object]:
     results: list[object] = [None] * n
 
     def run(i: int) -> None:
-        s = f.people.Session(bind=f.people.Session.kw.get("bind")) if False else None  # noqa: F841
-        from engine import db
-
         with db.new_session() as s:
             barrier.wait()
             try:
@@ -108,8 +122,9 @@ def test_two_simultaneous_completions_give_one_success_and_one_conflict(session)
 
     def complete(s, i):
         actor = f.people.by_email(s, EMPLOYEE)
-        return runtime.complete_task(s, task_id=mine.id, actor=actor,
-                                     data={"progress": f"attempt number {i}", "blockers": [], "mood": 4})
+        return runtime.complete_task(
+            s, task_id=mine.id, actor=actor, data={"progress": f"attempt number {i}", "blockers": [], "mood": 4}
+        )
 
     results = _race(2, complete)
     assert sum(isinstance(r, list) for r in results) == 1, results
@@ -117,8 +132,11 @@ def test_two_simultaneous_completions_give_one_success_and_one_conflict(session)
     session.rollback()  # end the read snapshot
     session.expire_all()
     assert session.get(Instance, mine.instance_id).version == version_before + 1
-    completed = session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "task.completed", AuditEvent.task_id == mine.id))
+    completed = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "task.completed", AuditEvent.task_id == mine.id)
+    )
     assert completed == 1
     assert len(open_tasks(session, LEAD)) == 1
 
@@ -135,8 +153,12 @@ def test_twenty_parallel_peer_submissions_to_one_instance_all_land(session):
 
     def give(s, i):
         email = peers[i]
-        return runtime.complete_task(s, task_id=tasks[email][0].id, actor=f.people.by_email(s, email),
-                                     data={"rating": 1 + i % 5, "comment": f"feedback from peer {i}"})
+        return runtime.complete_task(
+            s,
+            task_id=tasks[email][0].id,
+            actor=f.people.by_email(s, email),
+            data={"rating": 1 + i % 5, "comment": f"feedback from peer {i}"},
+        )
 
     results = _race(n, give)
     assert all(isinstance(r, list) for r in results), [r for r in results if not isinstance(r, list)]

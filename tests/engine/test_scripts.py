@@ -51,10 +51,15 @@ def test_benign_script_runs_after_restore_with_the_allowed_builtins():
     assert wf.data["outcome"] == 6 and wf.data["ranked"] == [(1, "a"), (2, "b")]
 
 
-@pytest.mark.parametrize("code", ['leaked = "{0.__class__.__mro__}".format(1)',
-                                  "x = ().__class__.__base__.__subclasses__()",
-                                  "__import__('os').system('true')",
-                                  "open('/etc/passwd').read()"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        'leaked = "{0.__class__.__mro__}".format(1)',
+        "x = ().__class__.__base__.__subclasses__()",
+        "__import__('os').system('true')",
+        "open('/etc/passwd').read()",
+    ],
+)
 def test_escapes_fail_at_run_time_even_when_deploy_checks_were_bypassed(code):
     wf, ready = _restored(code, -3)
     with pytest.raises(WorkflowFailed) as failed:
@@ -73,23 +78,28 @@ def test_runaway_script_is_stopped_by_the_time_budget():
         spiff.set_script_budget(sandbox.DEFAULT_BUDGET_S)
 
 
-@pytest.mark.parametrize("code,reason", [
-    ("import os", "imports are not allowed"),
-    ("from os import path", "imports are not allowed"),
-    ("x = ().__class__", "'.__class__' is not allowed"),
-    ("eval('1')", "'eval' is not available"),
-    ("getattr(1, 'real')", "'getattr' is not available"),
-    ("y = '{}'.format(1)", "'.format' is not allowed"),
-    ("x = (", "syntax error"),
-])
+@pytest.mark.parametrize(
+    "code,reason",
+    [
+        ("import os", "imports are not allowed"),
+        ("from os import path", "imports are not allowed"),
+        ("x = ().__class__", "'.__class__' is not allowed"),
+        ("eval('1')", "'eval' is not available"),
+        ("getattr(1, 'real')", "'getattr' is not available"),
+        ("y = '{}'.format(1)", "'.format' is not allowed"),
+        ("x = (", "syntax error"),
+    ],
+)
 def test_deploy_check_explains_each_refusal(code, reason):
     assert any(reason in p for p in sandbox.check(code))
 
 
 def test_deploy_check_accepts_ordinary_score_formulas():
-    formula = ("weights = {'goals': 0.5, 'self': 0.2, 'manager': 0.3}\n"
-               "final = round(sum(scores[k] * w for k, w in weights.items()), 2)\n"
-               "top = any(v >= 4 for v in scores.values()) and all(v > 1 for v in scores.values())")
+    formula = (
+        "weights = {'goals': 0.5, 'self': 0.2, 'manager': 0.3}\n"
+        "final = round(sum(scores[k] * w for k, w in weights.items()), 2)\n"
+        "top = any(v >= 4 for v in scores.values()) and all(v > 1 for v in scores.values())"
+    )
     assert sandbox.check(formula) == []
     g = sandbox.base_globals()
     g["scores"] = {"goals": 4, "self": 3, "manager": 5}

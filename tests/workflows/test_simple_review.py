@@ -14,10 +14,17 @@ from forms.validation import check_schema
 from tests import factories as f
 
 EMPLOYEE, LEAD, HR = "designer1@initech.test", "design.lead@initech.test", f.HR
-SELF = {"achievements": "Shipped the design system and mentored two juniors / 完成设计系统",
-        "self_rating": 4, "development_wishes": ["public speaking"]}
-MANAGER = {"manager_rating": 4, "strengths": "Clear, careful craft", "improvements": "Delegate more often",
-           "summary": "A strong year with visible impact across teams."}
+SELF = {
+    "achievements": "Shipped the design system and mentored two juniors / 完成设计系统",
+    "self_rating": 4,
+    "development_wishes": ["public speaking"],
+}
+MANAGER = {
+    "manager_rating": 4,
+    "strengths": "Clear, careful craft",
+    "improvements": "Delegate more often",
+    "summary": "A strong year with visible impact across teams.",
+}
 
 
 def _step(session, email: str, name: str, data: dict) -> None:
@@ -38,7 +45,8 @@ def _step(session, email: str, name: str, data: dict) -> None:
 def review(session):
     people = f.org(session)
     hr = people[HR]
-    definition = definitions.deploy(session, actor=hr, files=demo.shipped_files(demo.WORKFLOWS / "simple_review.bpmn"))[0]
+    shipped = demo.shipped_files(demo.WORKFLOWS / "simple_review.bpmn")
+    definition = definitions.deploy(session, actor=hr, files=shipped)[0]
     cycle = f.launched(session, definition, [EMPLOYEE])
     return cycle
 
