@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from api.deps import HRPerson, ReaderPerson, SessionDep
+from api.schemas import CycleOut
 from engine import cycles
 from engine.models import Cycle
 
@@ -34,7 +35,7 @@ def _view(session: Any, c: Cycle) -> dict:
     }
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=CycleOut)
 def create_cycle(body: CycleIn, session: SessionDep, actor: HRPerson) -> dict:
     """Create a draft cycle for a population, pinned to a definition version."""
     c = cycles.create_cycle(
@@ -48,13 +49,13 @@ def create_cycle(body: CycleIn, session: SessionDep, actor: HRPerson) -> dict:
     return _view(session, c)
 
 
-@router.get("")
+@router.get("", response_model=list[CycleOut])
 def list_cycles(session: SessionDep, _actor: ReaderPerson) -> list[dict]:
     """Every cycle with its counts."""
     return [_view(session, c) for c in session.scalars(select(Cycle).order_by(Cycle.id))]
 
 
-@router.get("/{cycle_id}")
+@router.get("/{cycle_id}", response_model=CycleOut)
 def get_cycle(cycle_id: int, session: SessionDep, _actor: ReaderPerson) -> dict:
     """A cycle's status and counts."""
     return _view(session, cycles.get_cycle(session, cycle_id))

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import CurrentPerson, SessionDep
+from api.schemas import Completed, TaskDetail, TaskList
 from engine import runtime, views
 from engine.models import Person, Task
 
@@ -24,13 +25,13 @@ def _next(session: Any, tasks: list[Task], actor: Person) -> list[dict]:
     return out
 
 
-@router.get("")
+@router.get("", response_model=TaskList)
 def my_tasks(session: SessionDep, actor: CurrentPerson, status: Literal["open", "completed", "all"] = "open") -> dict:
     """The caller's tasks."""
     return {"items": views.list_tasks(session, actor=actor, status=status)}
 
 
-@router.get("/{task_id}")
+@router.get("/{task_id}", response_model=TaskDetail)
 def get_task(task_id: int, session: SessionDep, actor: CurrentPerson) -> dict:
     """One task with its form schema and prefill."""
     return views.task_detail(session, actor=actor, task_id=task_id)
@@ -43,7 +44,7 @@ def save_draft(task_id: int, body: Submission, session: SessionDep, actor: Curre
     return {"id": task_id, "saved": True}
 
 
-@router.post("/{task_id}/complete")
+@router.post("/{task_id}/complete", response_model=Completed)
 def complete(task_id: int, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
     """Submit the form; the workflow moves on."""
     open_tasks = runtime.complete_task(session, task_id=task_id, actor=actor, data=body.data)

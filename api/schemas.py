@@ -1,0 +1,117 @@
+"""Response shapes, for the OpenAPI document at /docs and as a check on what leaves the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PersonRef(Out):
+    email: str
+    name: str
+
+
+class TaskSummary(Out):
+    id: int
+    name: str
+    title: str
+    lane: str | None
+    status: str
+    assignee: PersonRef | None
+    candidates: list[PersonRef]
+    subject: PersonRef | None
+    cycle_id: int | None
+    instance_id: int
+    due_at: str | None
+    created_at: str | None
+    completed_at: str | None
+
+
+class TaskList(Out):
+    items: list[TaskSummary]
+
+
+class TaskDetail(TaskSummary):
+    instructions: str | None
+    form: dict[str, Any]
+    data: dict[str, Any]
+    has_draft: bool
+    submitted: dict[str, Any] | None
+    can_complete: bool
+
+
+class NextTask(Out):
+    id: int
+    name: str
+    title: str
+    lane: str | None
+    status: str
+    yours: bool
+
+
+class Completed(Out):
+    id: int
+    status: str
+    next: list[NextTask]
+
+
+class DefinitionRef(Out):
+    key: str
+    version: int
+
+
+class InstanceDetail(Out):
+    id: int
+    status: str
+    subject: PersonRef | None
+    cycle_id: int | None
+    definition: DefinitionRef
+    tasks: list[TaskSummary]
+    created_at: str | None
+    updated_at: str | None
+
+
+class AuditEventOut(Out):
+    seq: int
+    at: str | None
+    actor: str
+    action: str
+    task: str | None
+    task_id: int | None
+    payload: dict[str, Any]
+
+
+class EventList(Out):
+    items: list[AuditEventOut]
+
+
+class Verify(Out):
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+class Counts(Out):
+    instances: int
+    running: int
+    completed: int
+    failed: int
+    open_tasks: int
+    overdue: int
+
+
+class CycleOut(Out):
+    id: int
+    name: str
+    status: str
+    definition: DefinitionRef
+    participants: Any
+    settings: dict[str, Any]
+    launch_problems: list[dict[str, Any]]
+    counts: Counts
