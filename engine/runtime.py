@@ -16,6 +16,7 @@ from engine.audit import Event
 from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound, WorkflowFailed
 from engine.models import Cycle, Definition, Instance, Outbox, Person, Task, TaskAssignee, Timer
 from engine.transaction import lock_instance, transact
+from forms.instructions import render as render_instructions
 from forms.validation import EMPTY_FORM, validate
 
 READERS = {"hr_admin", "auditor", "admin"}  # may read every task and instance
@@ -215,7 +216,7 @@ def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], 
             name=rt.name,
             title=rt.title,
             lane=rt.lane,
-            instructions=rt.instructions,
+            instructions=render_instructions(rt.instructions, rt.data),
             form=rt.form,
             ui_form=rt.ui_form,
             status="open",
