@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, definitions, jobs, lanes, runtime
+from engine import audit, clock, cycle_settings, definitions, jobs, lanes, runtime
 from engine.errors import InvalidInput, NotFound, ReviewflowError
 from engine.models import Cycle, Instance, Person, Task
 from engine.people import normalize_email
@@ -48,20 +48,6 @@ def _population(session: Session, participants: Any) -> list[Person]:
     )
 
 
-def _check_settings(settings: Any) -> dict[str, Any]:
-    if settings is None:
-        return {}
-    if not isinstance(settings, dict):
-        raise InvalidInput("settings must be a JSON object.", errors=[{"path": "settings", "message": "not an object"}])
-    committee = settings.get("calibration_committee", [])
-    if not isinstance(committee, list) or not all(isinstance(e, str) and normalize_email(e) for e in committee):
-        raise InvalidInput(
-            "calibration_committee must be a list of email addresses.",
-            errors=[{"path": "settings/calibration_committee", "message": "a list of emails"}],
-        )
-    return settings
-
-
 @transactional
 def create_cycle(
     session: Session, *, actor: Person, name: str, definition: Any, participants: Any, settings: Any = None
@@ -77,7 +63,7 @@ def create_cycle(
         raise InvalidInput(
             'definition must be a key or {"key", "version"}.', errors=[{"path": "definition", "message": "required"}]
         )
-    clean_settings = _check_settings(settings)
+    clean_settings = cycle_settings.validate(settings)
     people = _population(session, participants)
     if not people:
         raise InvalidInput(

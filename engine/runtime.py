@@ -49,6 +49,8 @@ def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: st
         "subject": subject_data(subject),
         "manager": subject_data(subject.manager) if subject.manager else None,
         "cycle": {"id": cycle.id, "name": cycle.name},
+        "settings": cycle.settings or {},
+        "direct_reports": lane_map.get(lanes.DIRECT, []),
     }
     wf = spiff.new_workflow(definition.id, definitions.spec_of(session, definition), data)
     spiff.run_engine(wf)

@@ -134,6 +134,15 @@ def check(source: str, *, mode: str = "exec") -> list[str]:
     return list(result.errors)
 
 
+def names_in(source: str) -> set[str]:
+    """Every name an expression reads (for checking a formula's inputs)."""
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
 @lru_cache(maxsize=4096)
 def _compile(source: str, mode: str) -> CodeType:
     result = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(source, FILENAME)

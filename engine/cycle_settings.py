@@ -1,0 +1,124 @@
+"""Cycle settings: defaults, validation with per-field errors, and the copy frozen into each instance's data."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from engine import sandbox
+from engine.errors import InvalidInput
+from engine.people import normalize_email
+
+SCORE_INPUTS = ("goal", "self", "manager", "feedback")
+
+DEFAULT_COMPETENCIES: list[dict[str, Any]] = [
+    {"id": "ownership", "title": {"en": "Ownership", "zh-CN": "主人翁精神"}},
+    {"id": "collaboration", "title": {"en": "Collaboration", "zh-CN": "协作"}},
+    {"id": "customer_focus", "title": {"en": "Customer focus", "zh-CN": "以客户为中心"}},
+    {"id": "growth", "title": {"en": "Learning and growth", "zh-CN": "学习与成长"}},
+]
+
+DEFAULTS: dict[str, Any] = {
+    "goals": {"min": 3, "max": 7},
+    "nominations": {"min": 3, "max": 8},
+    "anonymity": {"peer": 3, "direct_report": 3},
+    "rating_scale": 5,
+    "competencies": DEFAULT_COMPETENCIES,
+    "company_goals": [],
+    "score": {"formula": "(goal + feedback + self) / 3"},
+    "pip_threshold": 2,
+    "calibration_committee": [],
+}
+
+
+def _err(path: str, message: str) -> dict[str, str]:
+    return {"path": f"settings/{path}", "message": message}
+
+
+def _int_range(value: Any, path: str, low: int, high: int, errors: list[dict[str, str]]) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        errors.append(_err(path, f"a whole number from {low} to {high}"))
+
+
+def validate(raw: Any) -> dict[str, Any]:
+    """Merge `raw` over the defaults and check it; every problem is reported at once as InvalidInput."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InvalidInput("settings must be a JSON object.", errors=[_err("", "not an object")])
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    errors = [_err(k, f"unknown setting; known: {', '.join(DEFAULTS)}") for k in unknown]
+    merged = copy.deepcopy(DEFAULTS)
+    for key, value in raw.items():
+        if key in DEFAULTS and isinstance(DEFAULTS[key], dict) and isinstance(value, dict):
+            merged[key] = {**DEFAULTS[key], **value}
+        elif key in DEFAULTS:
+            merged[key] = value
+    for key, (low, high) in {"goals": (1, 20), "nominations": (0, 30)}.items():
+        bounds = merged[key]
+        if not isinstance(bounds, dict):
+            errors.append(_err(key, 'an object {"min": n, "max": m}'))
+            continue
+        _int_range(bounds.get("min"), f"{key}/min", low, high, errors)
+        _int_range(bounds.get("max"), f"{key}/max", low, high, errors)
+        if isinstance(bounds.get("min"), int) and isinstance(bounds.get("max"), int) and bounds["min"] > bounds["max"]:
+            errors.append(_err(f"{key}/min", "must not be larger than max"))
+    anonymity = merged["anonymity"]
+    if isinstance(anonymity, dict):
+        for perspective in ("peer", "direct_report"):
+            _int_range(anonymity.get(perspective), f"anonymity/{perspective}", 2, 20, errors)
+    else:
+        errors.append(_err("anonymity", 'an object {"peer": n, "direct_report": n}'))
+    _int_range(merged["rating_scale"], "rating_scale", 3, 7, errors)
+    if isinstance(merged["rating_scale"], int):
+        _int_range(merged["pip_threshold"], "pip_threshold", 0, merged["rating_scale"], errors)
+    for key in ("competencies", "company_goals"):
+        items = merged[key]
+        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
+            errors.append(_err(key, 'a list of {"id": "...", "title": {"en": "...", "zh-CN": "..."}}'))
+        elif len({i["id"] for i in items}) != len(items):
+            errors.append(_err(key, "ids must be unique"))
+    committee = merged["calibration_committee"]
+    if not isinstance(committee, list) or not all(isinstance(e, str) and normalize_email(e) for e in committee):
+        errors.append(_err("calibration_committee", "a list of email addresses"))
+    errors += _check_score(merged["score"])
+    if errors:
+        raise InvalidInput(f"{len(errors)} setting(s) need attention.", errors=errors)
+    return merged
+
+
+def _check_score(score: Any) -> list[dict[str, str]]:
+    if not isinstance(score, dict):
+        return [_err("score", 'an object with "formula" or "weights"')]
+    if "weights" in score:
+        weights = score["weights"]
+        ok = isinstance(weights, dict) and set(weights) <= set(SCORE_INPUTS) and all(
+            isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights.values())
+        if not ok or not sum(weights.values()):
+            return [_err("score/weights", f"non-negative numbers for {', '.join(SCORE_INPUTS)}, not all zero")]
+        return []
+    formula = score.get("formula")
+    if not isinstance(formula, str) or not formula.strip():
+        return [_err("score/formula", f"an expression over {', '.join(SCORE_INPUTS)}")]
+    problems = sandbox.check(formula.strip(), mode="eval")
+    names = sandbox.names_in(formula.strip())
+    unknown = sorted(names - set(SCORE_INPUTS) - set(sandbox.ALLOWED_BUILTINS))
+    if unknown:
+        problems.append(f"unknown name(s) {', '.join(unknown)}; use {', '.join(SCORE_INPUTS)}")
+    return [_err("score/formula", p) for p in problems]
+
+
+def final_score(score: dict[str, Any], inputs: dict[str, float | None]) -> float | None:
+    """The cycle's final score from the available inputs (a missing input is left out of weights and
+    counts as the mean of the others in a formula); None when nothing is available."""
+    present = {k: float(v) for k, v in inputs.items() if v is not None}
+    if not present:
+        return None
+    if "weights" in score:
+        weights = {k: float(w) for k, w in score["weights"].items() if k in present and w}
+        total = sum(weights.values())
+        return round(sum(present[k] * w for k, w in weights.items()) / total, 2) if total else None
+    mean = sum(present.values()) / len(present)
+    g = sandbox.base_globals()
+    g.update({k: present.get(k, mean) for k in SCORE_INPUTS})
+    return round(float(sandbox.run_eval(score["formula"], g, budget=0.5)), 2)
