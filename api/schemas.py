@@ -38,6 +38,7 @@ class TaskList(Out):
 
 class TaskDetail(TaskSummary):
     instructions: str | None
+    context: dict[str, Any]
     form: dict[str, Any]
     data: dict[str, Any]
     has_draft: bool

@@ -92,8 +92,11 @@ def _check_score(score: Any) -> list[dict[str, str]]:
         return [_err("score", 'an object with "formula" or "weights"')]
     if "weights" in score:
         weights = score["weights"]
-        ok = isinstance(weights, dict) and set(weights) <= set(SCORE_INPUTS) and all(
-            isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights.values())
+        ok = (
+            isinstance(weights, dict)
+            and set(weights) <= set(SCORE_INPUTS)
+            and all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights.values())
+        )
         if not ok or not sum(weights.values()):
             return [_err("score/weights", f"non-negative numbers for {', '.join(SCORE_INPUTS)}, not all zero")]
         return []

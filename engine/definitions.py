@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import audit, bpmn_check, lanes, spiff
+from engine import audit, bpmn_check, feedback, lanes, spiff
 from engine.accounts import roles_of
 from engine.errors import DefinitionInvalid, Forbidden, NotFound, TooLarge
 from engine.models import Definition, DefinitionFile, Person
@@ -191,6 +191,25 @@ def spec_of(session: Session, definition: Definition) -> tuple[Any, dict[str, An
 
 
 _FORM_CACHE: dict[tuple[int, str], dict[str, Any]] = {}
+_CONFIDENTIAL: dict[int, dict[str, str]] = {}
+
+
+def clear_caches() -> None:
+    _FORM_CACHE.clear()
+    _CONFIDENTIAL.clear()
+    spiff.forget_specs()
+
+
+def confidential(session: Session, definition_id: int) -> dict[str, str]:
+    """{variable: perspective} of the 360 answer collections of a definition version (never shown to the subject
+    or manager except as `feedback_summary`)."""
+    if definition_id not in _CONFIDENTIAL:
+        definition = session.get(Definition, definition_id)
+        assert definition is not None
+        _CONFIDENTIAL[definition_id] = spiff.confidential_collections(
+            spec_of(session, definition), feedback.perspective_of
+        )
+    return _CONFIDENTIAL[definition_id]
 
 
 def form_file(session: Session, definition_id: int, name: str | None) -> dict[str, Any] | None:

@@ -155,6 +155,7 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open, completed, cancelled
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     prefill: Mapped[dict[str, Any] | None] = mapped_column(Json)  # what the form shows before any draft
+    context: Mapped[dict[str, Any] | None] = mapped_column(Json)  # read-only values shown with the form
     draft: Mapped[dict[str, Any] | None] = mapped_column(Json)
     submitted: Mapped[dict[str, Any] | None] = mapped_column(Json)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
@@ -200,6 +201,26 @@ class Outbox(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewRecord(Base):
+    """What submitted forms mean for reports and calibration: goals, ratings (with the BARS anchor shown),
+    feedback aggregates, development actions, acknowledgements, appeals and scores."""
+
+    __tablename__ = "review_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)  # goal, rating, score, acknowledgement, appeal, ...
+    source: Mapped[str | None] = mapped_column(String(40))  # self, manager, appeal, engine
+    dimension: Mapped[str | None] = mapped_column(String(200))  # goal:0, competency:ownership, overall, potential
+    score: Mapped[float | None] = mapped_column()
+    text: Mapped[str | None] = mapped_column(Text)  # e.g. the anchor label shown with the rating
+    data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
 class AuditEvent(Base):

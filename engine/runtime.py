@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, definitions, lanes, spiff
+from engine import audit, clock, definitions, feedback, form_rules, lanes, records, spiff
 from engine.accounts import roles_of
 from engine.audit import Event
 from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound, WorkflowFailed
@@ -88,17 +88,29 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
         if task.status != "open":
             raise Conflict(f"This task is already {task.status}; nothing was changed.")
         schema = definitions.form_file(session, instance.definition_id, task.form) or EMPTY_FORM
-        errors = validate(schema, data)
-        if errors:
-            raise FormInvalid(
-                f"{len(errors)} field(s) need attention before this form can be submitted.", errors=errors
-            )
         definition = session.get(Definition, instance.definition_id)
         assert definition is not None
         definitions.spec_of(session, definition)
         wf = spiff.load(instance.state)
+        task_data = spiff.task_data(wf, task.spiff_id)
+        errors = validate(schema, data) or form_rules.check(session, schema, data, task_data)
+        if errors:
+            raise FormInvalid(
+                f"{len(errors)} field(s) need attention before this form can be submitted.", errors=errors
+            )
         before = spiff.snapshot(wf)
         spiff.complete(wf, task.spiff_id, data)
+        computed = records.project(
+            session,
+            instance=instance,
+            task=task,
+            schema=schema,
+            data=data,
+            task_data={**task_data, **data},
+            collections=definitions.confidential(session, instance.definition_id),
+        )
+        if computed:
+            spiff.inject(wf, computed)
         task.status, task.submitted, task.draft = "completed", data, None
         task.completed_by_id, task.completed_at = actor.id, clock.now()
         instance.state, instance.updated_at = spiff.dump(wf), clock.now()
@@ -212,17 +224,21 @@ def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], 
             people = lanes.hr_admins(session)
         schema = definitions.form_file(session, instance.definition_id, rt.form) or EMPTY_FORM
         fields = (schema.get("properties") or {}).keys()
+        secret = definitions.confidential(session, instance.definition_id)
+        visible = {k: v for k, v in rt.data.items() if k not in secret}
+        computed = {"feedback_summary": feedback.summary(rt.data, secret)}
         task = Task(
             instance_id=instance.id,
             spiff_id=sid,
             name=rt.name,
             title=rt.title,
             lane=rt.lane,
-            instructions=render_instructions(rt.instructions, rt.data),
+            instructions=render_instructions(rt.instructions, visible),
             form=rt.form,
             ui_form=rt.ui_form,
             status="open",
-            prefill={k: rt.data[k] for k in fields if k in rt.data},
+            prefill={k: visible[k] for k in fields if k in visible},
+            context=form_rules.context(schema, rt.data, set(secret), computed),
         )
         session.add(task)
         session.flush()

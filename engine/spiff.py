@@ -6,14 +6,14 @@ operations the rest of Reviewflow needs."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine import bpmn_check, sandbox
@@ -398,5 +399,50 @@ def waiting_timers(wf: BpmnWorkflow) -> list[tuple[str, str, datetime | None]]:
     return result
 
 
-def task_element_names(parsed_specs: Iterable[Any]) -> set[str]:
-    return {ts.bpmn_id for spec in parsed_specs for ts in spec.task_specs.values() if getattr(ts, "bpmn_id", None)}
+def confidential_collections(
+    spec: tuple[Any, dict[str, Any]], per_item_lanes: Callable[[str | None], str | None]
+) -> dict[str, str]:
+    """{variable: perspective} for multi-instance user tasks whose lane `per_item_lanes` maps to a perspective
+    (e.g. Peer → "peer"): their output collections and items hold rater answers."""
+    found: dict[str, str] = {}
+    for process_spec in [spec[0], *spec[1].values()]:
+        for ts in process_spec.task_specs.values():
+            output = getattr(ts, "data_output", None)
+            perspective = per_item_lanes(getattr(ts, "lane", None)) if output is not None else None
+            if perspective:
+                found[output.bpmn_id] = perspective
+                item = getattr(ts, "output_item", None)
+                if item is not None:
+                    found[item.bpmn_id] = perspective
+    return found
+
+
+def task_data(wf: BpmnWorkflow, spiff_id: str) -> dict[str, Any]:
+    task = wf.get_task_from_id(UUID(spiff_id))
+    return dict(task.data) if task is not None else {}
+
+
+def inject(wf: BpmnWorkflow, values: dict[str, Any]) -> None:
+    """Set engine-computed variables (e.g. `final_score`) on every task still to run, so the path ahead sees them."""
+    for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+        task.data.update(values)
+
+
+def waiting_for(wf: BpmnWorkflow, message: str) -> bool:
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        ed = getattr(task.task_spec, "event_definition", None)
+        if ed is not None and getattr(ed, "name", None) == message and "Message" in type(ed).__name__:
+            return True
+    return False
+
+
+def deliver(wf: BpmnWorkflow, message: str, payload: dict[str, Any]) -> bool:
+    """Deliver a BPMN message to a workflow waiting for it and run on; False when nothing was waiting."""
+    if not waiting_for(wf, message):
+        return False
+    try:
+        wf.send_event(BpmnEvent(MessageEventDefinition(message), payload))
+    except SpiffWorkflowException as exc:
+        raise _failed(exc) from None
+    run_engine(wf)
+    return True

@@ -70,6 +70,7 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
     view.update(
         {
             "instructions": task.instructions,
+            "context": task.context or {},
             "form": {"schema": schema, "ui_schema": ui},
             "data": (task.draft if task.draft is not None else task.prefill or {}) if task.status == "open" else {},
             "has_draft": task.draft is not None,

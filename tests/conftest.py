@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from engine import clock, db, definitions, jobs, spiff
+from engine import clock, db, definitions, jobs
 from engine.schema import upgrade
 from engine.settings import get_settings
 
@@ -67,8 +67,7 @@ def _reset_process_state() -> None:
     get_settings.cache_clear()
     db.make_engine.cache_clear()
     db._factory.cache_clear()
-    spiff.forget_specs()
-    definitions._FORM_CACHE.clear()
+    definitions.clear_caches()
     clock.set_now(None)
     jobs.set_mode("inline")
 
