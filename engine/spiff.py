@@ -409,7 +409,7 @@ def confidential_collections(
         for ts in process_spec.task_specs.values():
             output = getattr(ts, "data_output", None)
             perspective = per_item_lanes(getattr(ts, "lane", None)) if output is not None else None
-            if perspective:
+            if perspective and output is not None:
                 found[output.bpmn_id] = perspective
                 item = getattr(ts, "output_item", None)
                 if item is not None:
