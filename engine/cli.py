@@ -185,6 +185,24 @@ def cycle_launch(cycle_id: int, as_: Annotated[str | None, typer.Option("--as")]
     cycle_status(cycle_id)
 
 
+@cycle_app.command("release")
+def cycle_release(cycle_id: int, as_: Annotated[str | None, typer.Option("--as")] = None) -> None:
+    """Release results: reviews waiting for them move on to acknowledgement."""
+    from engine import messages
+
+    with _session() as s:
+        try:
+            result = messages.release_results(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
+        except ReviewflowError as exc:
+            _fail(exc)
+    out.print(
+        f"released {result['released']}, not waiting for release {result['not_waiting']}, "
+        f"failed {len(result['failed'])}"
+    )
+    for f in result["failed"]:
+        err.print(f"  instance {f['instance_id']}: {f['problem']}")
+
+
 @cycle_app.command("status")
 def cycle_status(cycle_id: int) -> None:
     """A cycle's counts."""

@@ -21,11 +21,25 @@ WORKFLOWS = Path(workflows.__file__).parent
 FORMS = Path(forms.__file__).parent / "schemas"
 
 
+def _process_ids(text: str) -> set[str]:
+    return set(re.findall(r'<bpmn:process id="([^"]+)"', text))
+
+
 def shipped_files(bpmn: Path) -> list[tuple[str, bytes]]:
-    """A shipped diagram with the form files it names."""
-    text = bpmn.read_text(encoding="utf-8")
-    names = set(re.findall(r'name="form(?:Json|Ui)SchemaFilename"\s+value="([^"]+)"', text))
-    return [(bpmn.name, bpmn.read_bytes())] + [(n, (FORMS / n).read_bytes()) for n in sorted(names)]
+    """A shipped diagram with the diagrams it calls (call activities) and every form file they name."""
+    by_process = {pid: p for p in WORKFLOWS.glob("*.bpmn") for pid in _process_ids(p.read_text(encoding="utf-8"))}
+    diagrams, todo = [], [bpmn]
+    while todo:
+        path = todo.pop()
+        if path in diagrams:
+            continue
+        diagrams.append(path)
+        called = re.findall(r'calledElement="([^"]+)"', path.read_text(encoding="utf-8"))
+        todo += [by_process[c] for c in called if c in by_process]
+    forms: set[str] = set()
+    for path in diagrams:
+        forms |= set(re.findall(r'name="form(?:Json|Ui)SchemaFilename"\s+value="([^"]+)"', path.read_text("utf-8")))
+    return [(p.name, p.read_bytes()) for p in diagrams] + [(n, (FORMS / n).read_bytes()) for n in sorted(forms)]
 
 
 def deploy_shipped(session: Session, actor: Person) -> list[Definition]:

@@ -72,7 +72,7 @@ def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: st
             **refs,
         )
     ]
-    events += _transition_events(instance, {}, spiff.snapshot(wf))
+    events += transition_events(instance, {}, spiff.snapshot(wf))
     _new, projected = project(session, instance, wf)
     audit.append(session, actor=actor, events=events + projected)
     return instance
@@ -118,7 +118,7 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
         events = [
             Event("task.completed", {"name": task.name, "title": task.title, "data": data}, task_id=task.id, **refs)
         ]
-        events += _transition_events(instance, before, spiff.snapshot(wf))
+        events += transition_events(instance, before, spiff.snapshot(wf))
         _new, projected = project(session, instance, wf)
         audit.append(session, actor=actor.email, events=events + projected)
         session.flush()
@@ -195,7 +195,7 @@ def can_read_task(actor: Person, task: Task) -> bool:
     return bool(roles_of(actor) & READERS) or actor.id in {a.person_id for a in task.assignees}
 
 
-def _transition_events(instance: Instance, before: dict, after: dict) -> list[Event]:
+def transition_events(instance: Instance, before: dict, after: dict) -> list[Event]:
     return [
         Event("task.state", change, cycle_id=instance.cycle_id, instance_id=instance.id)
         for change in spiff.transitions(before, after)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api.deps import HRPerson, ReaderPerson, SessionDep
 from api.schemas import CycleOut
-from engine import cycles
+from engine import cycles, messages
 from engine.models import Cycle
 
 router = APIRouter(prefix="/api/cycles", tags=["cycles"])
@@ -73,3 +73,9 @@ def launch(cycle_id: int, session: SessionDep, actor: HRPerson) -> JSONResponse:
     c = cycles.launch(session, actor=actor, cycle_id=cycle_id)
     session.expire_all()
     return JSONResponse(_view(session, cycles.get_cycle(session, c.id)), status_code=202)
+
+
+@router.post("/{cycle_id}/release")
+def release(cycle_id: int, session: SessionDep, actor: HRPerson) -> dict:
+    """Release results: every review waiting for them moves on to the employee's acknowledgement."""
+    return messages.release_results(session, actor=actor, cycle_id=cycle_id)

@@ -1,0 +1,64 @@
+"""Deliver BPMN messages to running instances (HR releasing results; later, calibration handing back results),
+each delivery one core transaction like every other change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit, clock, definitions, spiff
+from engine.audit import Event
+from engine.cycles import get_cycle
+from engine.errors import ReviewflowError
+from engine.models import Definition, Instance, Person
+from engine.runtime import project, transition_events
+from engine.transaction import lock_instance, transact
+
+RESULTS_RELEASED = "results_released"
+
+
+def deliver(session: Session, *, instance_id: int, message: str, payload: dict[str, Any], actor: str) -> bool:
+    """Deliver `message` to one instance if it is waiting for it; False (and no change) otherwise."""
+
+    def work() -> bool:
+        instance = lock_instance(session, instance_id)
+        definition = session.get(Definition, instance.definition_id)
+        assert definition is not None
+        definitions.spec_of(session, definition)
+        wf = spiff.load(instance.state)
+        before = spiff.snapshot(wf)
+        if not spiff.deliver(wf, message, payload):
+            return False
+        instance.state, instance.updated_at = spiff.dump(wf), clock.now()
+        refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
+        events = [Event("message.delivered", {"message": message, "payload": payload}, **refs)]
+        events += transition_events(instance, before, spiff.snapshot(wf))
+        _new, projected = project(session, instance, wf)
+        audit.append(session, actor=actor, events=events + projected)
+        return True
+
+    return transact(session, work)
+
+
+def release_results(session: Session, *, actor: Person, cycle_id: int) -> dict[str, Any]:
+    """Release a cycle's results: every instance waiting for them moves on to acknowledgement."""
+    get_cycle(session, cycle_id)
+    ids = list(session.scalars(select(Instance.id).where(Instance.cycle_id == cycle_id).order_by(Instance.id)))
+    released, waiting_elsewhere, failed = 0, 0, []
+    for instance_id in ids:
+        try:
+            if deliver(
+                session,
+                instance_id=instance_id,
+                message=RESULTS_RELEASED,
+                payload={"released_by": actor.email},
+                actor=actor.email,
+            ):
+                released += 1
+            else:
+                waiting_elsewhere += 1
+        except ReviewflowError as exc:
+            failed.append({"instance_id": instance_id, "problem": exc.detail})
+    return {"cycle_id": cycle_id, "released": released, "not_waiting": waiting_elsewhere, "failed": failed}
