@@ -408,7 +408,9 @@ def confidential_collections(
     for process_spec in [spec[0], *spec[1].values()]:
         for ts in process_spec.task_specs.values():
             output = getattr(ts, "data_output", None)
-            perspective = per_item_lanes(getattr(ts, "lane", None)) if output is not None else None
+            child = process_spec.task_specs.get(getattr(ts, "task_spec", None) or f"{ts.name} [child]")
+            lane = getattr(ts, "lane", None) or getattr(child, "lane", None)
+            perspective = per_item_lanes(lane) if output is not None else None
             if perspective and output is not None:
                 found[output.bpmn_id] = perspective
                 item = getattr(ts, "output_item", None)

@@ -44,7 +44,7 @@ CHECKIN = (
     "checkin-manager.schema.json",
     "checkin-hr.schema.json",
 )
-PEERS = ("peer_feedback.bpmn", "nominate.schema.json", "feedback.schema.json")
+PEERS = ("peer_feedback.bpmn", "nominate.schema.json", "feedback.schema.json", "summary.schema.json")
 
 
 def deploy(session: Session, names: tuple[str, ...] = CHECKIN, as_email: str = HR) -> Definition:
