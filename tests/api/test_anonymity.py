@@ -81,4 +81,4 @@ def test_at_the_threshold_only_aggregates_show_in_an_order_unrelated_to_submissi
     assert peer["comments"]["comment"] == sorted(COMMENTS, key=str.casefold)
     seen = _everything_visible_to(client, session, MANAGER, instance_id)
     assert not any(p in seen for p in PEERS if p not in json.dumps(detail["context"].get("peers", [])))
-    assert "rating\": 4" not in seen  # no single answer, only the mean
+    assert 'rating": 4' not in seen  # no single answer, only the mean
