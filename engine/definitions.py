@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -61,6 +62,7 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
         if kind in ("bpmn", "dmn"):
             bpmn_check.refuse_unsafe_xml(name, data)  # raises at once: nothing else is looked at
         clean.append((name, kind, data))
+    included = _include_called(session, clean)
     forms: dict[str, Any] = {}
     for name, kind, data in clean:
         if kind != "json":
@@ -154,10 +156,35 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
             "key": parsed.key,
             "version": version,
             "has_scripts": parsed.has_scripts,
+            "included": {k: v for k, v in included.items() if v},
             "files": [{"name": n, "sha256": hashlib.sha256(d).hexdigest()} for n, _, d in clean],
         },
     )
     return definition, True
+
+
+_PROCESS = re.compile(rb'<(?:bpmn:|bpmn2:)?process\b[^>]*\bid="([^"]+)"')
+_CALLED = re.compile(rb'calledElement="([^"]+)"')
+
+
+def _include_called(session: Session, clean: list[tuple[str, str, bytes]]) -> dict[str, int]:
+    """Add the latest deployed version of every called process the upload does not bring itself (with its forms),
+    so a redeployed sub-diagram is picked up by redeploying only its caller. Returns {key: version} included."""
+    included: dict[str, int] = {}
+    while True:
+        defined = {m.decode() for _, k, d in clean if k == "bpmn" for m in _PROCESS.findall(d)}
+        called = {m.decode() for _, k, d in clean if k == "bpmn" for m in _CALLED.findall(d)}
+        missing = sorted(called - defined - set(included))
+        if not missing:
+            return included
+        names = {n for n, _, _ in clean}
+        for key in missing:
+            found = latest_version(session, key)
+            included[key] = found.version if found else 0
+            for f in found.files if found else []:
+                if f.name not in names:
+                    clean.append((f.name, f.kind, f.content.encode()))
+                    names.add(f.name)
 
 
 def latest_version(session: Session, key: str) -> Definition | None:
