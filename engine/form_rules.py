@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Person
+from forms.validation import field_error
 
 _MISSING = object()
 
@@ -24,10 +25,6 @@ def lookup(data: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _err(path: str, en: str, zh: str, code: str) -> dict[str, str]:
-    return {"path": path, "message": en, "message_zh": zh, "code": code}
-
-
 def check(session: Session, schema: dict[str, Any], data: dict[str, Any], task_data: dict[str, Any]) -> list[dict]:
     """Problems with `data` under the `x-` keywords of `schema`, given the task's workflow data."""
     errors: list[dict[str, str]] = []
@@ -38,7 +35,7 @@ def check(session: Session, schema: dict[str, Any], data: dict[str, Any], task_d
             total = sum(i.get(rule["field"]) or 0 for i in items if isinstance(i.get(rule["field"]), int | float))
             if total != rule.get("equals"):
                 errors.append(
-                    _err(
+                    field_error(
                         rule["path"],
                         f"The {rule['field']}s add up to {total:g}; they must add up to {rule['equals']}.",
                         f"各项{rule['field']}合计为 {total:g}，需要等于 {rule['equals']}。",
@@ -63,9 +60,9 @@ def _bounds(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, An
         return []
     low, high = lookup(task_data, rule.get("min", "")), lookup(task_data, rule.get("max", ""))
     if isinstance(low, int) and len(value) < low:
-        return [_err(name, f"Please add at least {low}.", f"请至少添加 {low} 项。", "x-bounds-from")]
+        return [field_error(name, f"Please add at least {low}.", f"请至少添加 {low} 项。", "x-bounds-from")]
     if isinstance(high, int) and len(value) > high:
-        return [_err(name, f"Please add no more than {high}.", f"最多添加 {high} 项。", "x-bounds-from")]
+        return [field_error(name, f"Please add no more than {high}.", f"最多添加 {high} 项。", "x-bounds-from")]
     return []
 
 
@@ -77,7 +74,7 @@ def _items_from(name: str, prop: dict[str, Any], value: Any, task_data: dict[str
     count = len(expected) if isinstance(expected, list) else 0
     if len(value) != count:
         return [
-            _err(
+            field_error(
                 name,
                 f"Please give one answer for each of the {count} items shown.",
                 f"请为列出的 {count} 项逐一作答。",
@@ -94,7 +91,9 @@ def _choices(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, A
     options = lookup(task_data, source) or []
     ids = {o.get("id") if isinstance(o, dict) else o for o in options}
     if value not in ids:
-        return [_err(name, "Please choose one of the offered options.", "请从给出的选项中选择。", "x-choices-from")]
+        return [
+            field_error(name, "Please choose one of the offered options.", "请从给出的选项中选择。", "x-choices-from")
+        ]
     return []
 
 
@@ -116,7 +115,7 @@ def _people(session: Session, name: str, prop: dict[str, Any], value: Any, task_
         path = f"{name}/{index}" if isinstance(value, list) else name
         if email not in active:
             errors.append(
-                _err(
+                field_error(
                     path,
                     f"{email} is not an active person in the org chart.",
                     f"{email} 不在组织架构中或已停用。",
@@ -126,10 +125,12 @@ def _people(session: Session, name: str, prop: dict[str, Any], value: Any, task_
         elif email in excluded:
             en, zh = excluded[email]
             errors.append(
-                _err(path, f"{email} is {en} and cannot be chosen here.", f"{email} 是{zh}，不能在此选择。", "x-person")
+                field_error(
+                    path, f"{email} is {en} and cannot be chosen here.", f"{email} 是{zh}，不能在此选择。", "x-person"
+                )
             )
         elif email in seen:
-            errors.append(_err(path, f"{email} is listed twice.", f"{email} 重复出现。", "x-person"))
+            errors.append(field_error(path, f"{email} is listed twice.", f"{email} 重复出现。", "x-person"))
         seen.add(email)
     return errors
 

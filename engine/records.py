@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete
@@ -66,33 +67,30 @@ class Projector:
         q = delete(ReviewRecord).where(ReviewRecord.instance_id == self.instance.id, ReviewRecord.kind == kind)
         self.session.execute(q.where(ReviewRecord.source == source) if source else q)
 
+    def _rated(self, source: str, name: str, dimension: Callable[[int], str]) -> list[float]:
+        """One rating row per item of the array field `name` (`{"rating", ...}`), with the anchor shown."""
+        prop = _item_prop(self.schema, name, "rating")
+        scores = []
+        for index, item in enumerate(self.data.get(name) or []):
+            rating = item.get("rating")
+            self.add(
+                "rating",
+                source=source,
+                dimension=dimension(index),
+                score=rating,
+                text=_anchor(prop, rating),
+                data={k: v for k, v in item.items() if k != "rating"},
+            )
+            scores.append(float(rating or 0))
+        return scores
+
     def ratings(self, source: str, prefix: str) -> list[float]:
         """Rating rows for `<prefix>_goal_ratings`, `<prefix>_competency_ratings`, `<prefix>_overall`."""
         self.replace("rating", source)
-        goal_scores = []
-        for index, item in enumerate(self.data.get(f"{prefix}_goal_ratings") or []):
-            prop = _item_prop(self.schema, f"{prefix}_goal_ratings", "rating")
-            self.add(
-                "rating",
-                source=source,
-                dimension=f"goal:{index}",
-                score=item.get("rating"),
-                text=_anchor(prop, item.get("rating")),
-                data={"comment": item.get("comment")},
-            )
-            goal_scores.append(float(item.get("rating") or 0))
         competencies = (self.task_data.get("settings") or {}).get("competencies") or []
-        for index, item in enumerate(self.data.get(f"{prefix}_competency_ratings") or []):
-            cid = competencies[index]["id"] if index < len(competencies) else str(index)
-            prop = _item_prop(self.schema, f"{prefix}_competency_ratings", "rating")
-            self.add(
-                "rating",
-                source=source,
-                dimension=f"competency:{cid}",
-                score=item.get("rating"),
-                text=_anchor(prop, item.get("rating")),
-                data={k: v for k, v in item.items() if k != "rating"},
-            )
+        ids = [c.get("id", str(i)) for i, c in enumerate(competencies)]
+        goal_scores = self._rated(source, f"{prefix}_goal_ratings", lambda i: f"goal:{i}")
+        self._rated(source, f"{prefix}_competency_ratings", lambda i: f"competency:{ids[i] if i < len(ids) else i}")
         overall = self.data.get(f"{prefix}_overall")
         if overall is not None:
             prop = (self.schema.get("properties") or {}).get(f"{prefix}_overall") or {}

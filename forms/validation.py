@@ -11,6 +11,11 @@ EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}, "additionalPro
 _FORMATS = FormatChecker()
 
 
+def field_error(path: str, message: str, message_zh: str, code: str) -> dict[str, str]:
+    """One per-field problem, as every 422 for a form carries it."""
+    return {"path": path, "message": message, "message_zh": message_zh, "code": code}
+
+
 def _path(parts: Any) -> str:
     return "/".join(str(p) for p in parts)
 
@@ -85,12 +90,9 @@ def validate(schema: dict[str, Any], data: Any) -> list[dict[str, str]]:
                     continue
                 seen.add(("required", _path([*err.absolute_path, name])))
                 errors.append(
-                    {
-                        "path": _path([*err.absolute_path, name]),
-                        "message": "This field is required.",
-                        "message_zh": "此项为必填。",
-                        "code": "required",
-                    }
+                    field_error(
+                        _path([*err.absolute_path, name]), "This field is required.", "此项为必填。", "required"
+                    )
                 )
             continue
         if err.validator == "additionalProperties" and not err.absolute_path:
@@ -100,16 +102,16 @@ def validate(schema: dict[str, Any], data: Any) -> list[dict[str, str]]:
             extras = sorted(set(err.instance) - props) if isinstance(err.instance, dict) else []
             for name in extras:
                 errors.append(
-                    {
-                        "path": _path([*err.absolute_path, name]),
-                        "message": "This form has no such field.",
-                        "message_zh": "此表单没有该字段。",
-                        "code": "additionalProperties",
-                    }
+                    field_error(
+                        _path([*err.absolute_path, name]),
+                        "This form has no such field.",
+                        "此表单没有该字段。",
+                        "additionalProperties",
+                    )
                 )
             continue
         en, zh = _messages(err)
-        errors.append({"path": _path(err.absolute_path), "message": en, "message_zh": zh, "code": str(err.validator)})
+        errors.append(field_error(_path(err.absolute_path), en, zh, str(err.validator)))
     return errors
 
 
