@@ -22,7 +22,6 @@ DEFAULTS: dict[str, Any] = {
     "goals": {"min": 3, "max": 7},
     "nominations": {"min": 3, "max": 8},
     "anonymity": {"peer": 3, "direct_report": 3},
-    "rating_scale": 5,
     "competencies": DEFAULT_COMPETENCIES,
     "company_goals": [],
     "score": {"formula": "(goal + feedback + self) / 3"},
@@ -69,9 +68,7 @@ def validate(raw: Any) -> dict[str, Any]:
             _int_range(anonymity.get(perspective), f"anonymity/{perspective}", 2, 20, errors)
     else:
         errors.append(_err("anonymity", 'an object {"peer": n, "direct_report": n}'))
-    _int_range(merged["rating_scale"], "rating_scale", 3, 7, errors)
-    if isinstance(merged["rating_scale"], int):
-        _int_range(merged["pip_threshold"], "pip_threshold", 0, merged["rating_scale"], errors)
+    _int_range(merged["pip_threshold"], "pip_threshold", 0, 10, errors)
     for key in ("competencies", "company_goals"):
         items = merged[key]
         if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):

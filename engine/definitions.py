@@ -219,12 +219,29 @@ def spec_of(session: Session, definition: Definition) -> tuple[Any, dict[str, An
 
 _FORM_CACHE: dict[tuple[int, str], dict[str, Any]] = {}
 _CONFIDENTIAL: dict[int, dict[str, str]] = {}
+_PRIVATE: dict[int, set[str]] = {}
 
 
 def clear_caches() -> None:
     _FORM_CACHE.clear()
     _CONFIDENTIAL.clear()
+    _PRIVATE.clear()
     spiff.forget_specs()
+
+
+def private_fields(session: Session, definition_id: int) -> set[str]:
+    """Form fields marked `"x-private": true` in any form of a definition (e.g. a manager's private note)."""
+    if definition_id not in _PRIVATE:
+        rows = session.scalars(
+            select(DefinitionFile).where(DefinitionFile.definition_id == definition_id, DefinitionFile.kind == "json")
+        )
+        found: set[str] = set()
+        for row in rows:
+            schema = json.loads(row.content)
+            props = schema.get("properties") if isinstance(schema, dict) else None
+            found |= {n for n, p in (props or {}).items() if isinstance(p, dict) and p.get("x-private") is True}
+        _PRIVATE[definition_id] = found
+    return _PRIVATE[definition_id]
 
 
 def confidential(session: Session, definition_id: int) -> dict[str, str]:

@@ -42,15 +42,29 @@ def check(session: Session, schema: dict[str, Any], data: dict[str, Any], task_d
                         "x-total",
                     )
                 )
+    errors += _fields(session, schema, data, task_data, prefix="")
+    return errors
+
+
+def _fields(
+    session: Session, schema: dict[str, Any], data: dict[str, Any], task_data: dict[str, Any], prefix: str
+) -> list[dict]:
+    """The per-property keywords, also inside the objects of an array (e.g. `goals/2/aligned_to`)."""
+    errors: list[dict[str, str]] = []
     for name, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, dict) or name not in data:
             continue
-        value = data[name]
-        errors += _bounds(name, prop, value, task_data)
-        errors += _items_from(name, prop, value, task_data)
-        errors += _choices(name, prop, value, task_data)
+        value, path = data[name], prefix + name
+        errors += _bounds(path, prop, value, task_data)
+        errors += _items_from(path, prop, value, task_data)
+        errors += _choices(path, prop, value, task_data)
         if prop.get("x-person") or (isinstance(prop.get("items"), dict) and prop["items"].get("x-person")):
-            errors += _people(session, name, prop, value, task_data)
+            errors += _people(session, path, prop, value, task_data)
+        items = prop.get("items")
+        if isinstance(value, list) and isinstance(items, dict) and items.get("properties"):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    errors += _fields(session, items, item, task_data, prefix=f"{path}/{index}/")
     return errors
 
 

@@ -225,7 +225,8 @@ def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], 
         schema = definitions.form_file(session, instance.definition_id, rt.form) or EMPTY_FORM
         fields = (schema.get("properties") or {}).keys()
         secret = definitions.confidential(session, instance.definition_id)
-        visible = {k: v for k, v in rt.data.items() if k not in secret}
+        hidden = set(secret) | definitions.private_fields(session, instance.definition_id)
+        visible = {k: v for k, v in rt.data.items() if k not in hidden}
         computed = {"feedback_summary": feedback.summary(rt.data, secret)}
         task = Task(
             instance_id=instance.id,
@@ -238,7 +239,7 @@ def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], 
             ui_form=rt.ui_form,
             status="open",
             prefill={k: visible[k] for k in fields if k in visible},
-            context=form_rules.context(schema, rt.data, set(secret), computed),
+            context=form_rules.context(schema, rt.data, hidden, computed),
         )
         session.add(task)
         session.flush()

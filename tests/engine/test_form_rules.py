@@ -20,7 +20,13 @@ TASK_DATA = {
 SCHEMA = {
     "x-total": [{"path": "goals", "field": "weight", "equals": 100}],
     "properties": {
-        "goals": {"type": "array"},
+        "goals": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"aligned_to": {"type": "string", "x-choices-from": "settings.company_goals"}},
+            },
+        },
         "nominees": {
             "type": "array",
             "items": {"type": "string", "x-person": {"exclude": ["subject", "manager"]}},
@@ -68,6 +74,8 @@ def test_alignment_must_name_a_published_company_goal(session):
     assert errors(session, {"aligned_to": "G1"}) == set()
     assert errors(session, {"aligned_to": ""}) == set()
     assert errors(session, {"aligned_to": "G9"}) == {("aligned_to", "x-choices-from")}
+    goals = [{"weight": 50, "aligned_to": "G1"}, {"weight": 50, "aligned_to": "nope"}]
+    assert errors(session, {"goals": goals}) == {("goals/1/aligned_to", "x-choices-from")}
 
 
 def test_context_never_shows_confidential_answers():
@@ -88,7 +96,7 @@ def test_cycle_settings_are_checked_field_by_field():
                 "nominations": {"min": 5, "max": 2},
                 "anonymity": {"peer": 1},
                 "score": {"formula": "__import__('os')"},
-                "pip_threshold": 9,
+                "pip_threshold": 11,
                 "colour": "red",
             }
         )
