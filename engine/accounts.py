@@ -42,13 +42,16 @@ def roles_of(person: Person | None) -> set[str]:
 def create_account(session: Session, *, email: str, roles: list[str], password: str | None, actor: str) -> Account:
     """Create or update the login of a person; an unknown email becomes an account-only person (e.g. an auditor)."""
     email = normalize_email(email)
+    problems = []
     if not email:
-        raise InvalidInput("An account needs a valid email address.")
+        problems.append({"path": "email", "message": "An account needs a valid email address."})
     bad = [r for r in roles if r not in ROLES]
     if bad:
-        raise InvalidInput(f"Unknown role {', '.join(bad)}; choose from {', '.join(ROLES)}.")
+        problems.append({"path": "role", "message": f"Unknown role {', '.join(bad)}; choose from {', '.join(ROLES)}."})
     if password is not None and len(password) < 8:
-        raise InvalidInput("The password must have at least 8 characters.")
+        problems.append({"path": "password", "message": "The password must have at least 8 characters."})
+    if problems:
+        raise InvalidInput(" ".join(p["message"] for p in problems), errors=problems)
     person = session.scalar(select(Person).where(Person.email == email))
     if person is None:
         person = Person(email=email, name=email.split("@")[0], employee=False, locale="en")

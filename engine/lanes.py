@@ -52,9 +52,10 @@ def hr_admins(session: Session) -> list[Person]:
 def freeze(session: Session, subject: Person, settings: dict[str, Any]) -> dict[str, list[str]]:
     """The subject's lane map at launch: standard lane → emails (empty when the lane resolves to nobody)."""
     manager = subject.manager if subject.manager and subject.manager.active else None
-    skip = manager.manager if manager and manager.manager and manager.manager.active else None
+    above = subject.manager.manager if subject.manager else None  # the skip-level stays even if the manager left
+    skip = above if above is not None and above.active else None
     partner = subject.hr_partner if subject.hr_partner and subject.hr_partner.active else None
-    hr = [partner.email] if partner else [p.email for p in hr_admins(session)]
+    hr = [partner.email] if partner else [p.email for p in hr_admins(session) if p.id != subject.id]
     committee = [e.lower() for e in settings.get("calibration_committee", []) if isinstance(e, str)]
     reports = session.scalars(select(Person.email).where(Person.manager_id == subject.id, Person.active))
     return {

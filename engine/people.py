@@ -84,65 +84,9 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
             continue
         rows[email] = (line, row)
 
-    existing = {p.email: p for p in session.scalars(select(Person).where(Person.email.in_(list(rows))))}
-    known = set(existing) | set(rows)
-    if rows:
-        refs = {normalize_email(r.get(c)) for _, r in rows.values() for c in ("manager_email", "hr_partner_email")}
-        known |= set(session.scalars(select(Person.email).where(Person.email.in_([e for e in refs if e]))))
-    for email, (line, row) in list(rows.items()):
-        for col in ("manager_email", "hr_partner_email"):
-            ref = normalize_email(row.get(col))
-            if ref and ref not in known:
-                result.errors.append(
-                    {"row": line, "field": col, "message": f"{ref} is neither in this file nor imported"}
-                )
-                rows.pop(email, None)
-                break
-
-    people: dict[str, Person] = {}
-    for email, (_line, row) in rows.items():
-        person = existing.get(email)
-        values = {
-            "name": row["name"],
-            "employee_no": row.get("employee_no") or None,
-            "department": row.get("department") or None,
-            "title": row.get("title") or None,
-            "locale": row.get("locale") or "en",
-        }
-        if person is None:
-            person = Person(email=email, active=True, employee=True, **values)
-            session.add(person)
-            result.created += 1
-        else:
-            changed = any(getattr(person, k) != v for k, v in values.items()) or not person.employee
-            for k, v in values.items():
-                setattr(person, k, v)
-            person.employee = True
-            result.updated += int(changed)
-            result.unchanged += int(not changed)
-        people[email] = person
-    session.flush()
-    lookup = {p.email: p for p in session.scalars(select(Person).where(Person.email.in_(list(known))))}
-    for email, (line, row) in rows.items():
-        person = people[email]
-        manager = lookup.get(normalize_email(row.get("manager_email")))
-        if manager is not None and _would_cycle(person, manager):
-            result.errors.append(
-                {
-                    "row": line,
-                    "field": "manager_email",
-                    "message": f"{manager.email} reports (directly or not) to {email}: a loop",
-                }
-            )
-            manager = None
-        before = (person.manager_id, person.hr_partner_id)
-        person.manager_id = manager.id if manager else None
-        partner = lookup.get(normalize_email(row.get("hr_partner_email")))
-        person.hr_partner_id = partner.id if partner else None
-        if before != (person.manager_id, person.hr_partner_id) and person in existing.values():
-            if before != (None, None) or result.unchanged:
-                result.updated += 1 if (before[0] is not None or before[1] is not None) else 0
-        session.flush()
+    org = {p.email: p for p in session.scalars(select(Person))}
+    _drop_unresolvable(rows, org, set(header), result)
+    _save(session, rows, org, set(header), result)
     audit.record(
         session,
         actor=actor,
@@ -152,15 +96,100 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
     return result
 
 
-def _would_cycle(person: Person, manager: Person) -> bool:
-    seen: set[int] = set()
-    current: Person | None = manager
-    while current is not None and current.id not in seen:
-        if current.id == person.id:
-            return True
-        seen.add(current.id)
-        current = current.manager
-    return False
+_FIELDS = {"employee_no": "employee_no", "department": "department", "title": "title", "locale": "locale"}
+_REFS = ("manager_email", "hr_partner_email")
+
+
+def _drop_unresolvable(
+    rows: dict[str, tuple[int, dict[str, str]]], org: dict[str, Person], columns: set[str], result: ImportResult
+) -> None:
+    """Leave out rows naming someone who is neither in the file nor imported, and rows that would close a
+    management loop — repeatedly, since leaving out one row can strand the rows that point at it."""
+    by_id = {p.id: p.email for p in org.values()}
+    current = {p.email: by_id.get(p.manager_id) if p.manager_id else None for p in org.values()}
+
+    def manager_of(email: str) -> str | None:
+        if email in rows and "manager_email" in columns:
+            return normalize_email(rows[email][1].get("manager_email")) or None
+        return current.get(email)
+
+    def refuse(email: str, field: str, message: str) -> None:
+        line, _ = rows.pop(email)
+        result.errors.append({"row": line, "field": field, "message": message})
+
+    changed = True
+    while changed:
+        changed = False
+        for email, (_line, row) in list(rows.items()):
+            for col in _REFS:
+                ref = normalize_email(row.get(col))
+                if col in columns and ref and ref not in rows and ref not in org:
+                    refuse(email, col, f"{ref} is neither in this file nor imported")
+                    changed = True
+                    break
+        for email in reversed(list(rows)):  # the later row is the one that closes a loop
+            seen, boss = {email}, manager_of(email)
+            while boss and boss not in seen:
+                seen.add(boss)
+                boss = manager_of(boss)
+            if boss == email:
+                refuse(email, "manager_email", f"{manager_of(email)} reports (directly or not) to {email}: a loop")
+                changed = True
+                break
+
+
+def _save(
+    session: Session,
+    rows: dict[str, tuple[int, dict[str, str]]],
+    org: dict[str, Person],
+    columns: set[str],
+    result: ImportResult,
+) -> None:
+    """Create or update the remaining rows; a column absent from the file leaves that field as it was."""
+    before: dict[str, tuple] = {}
+    for email, (_line, row) in rows.items():
+        person = org.get(email)
+        values: dict[str, str | None] = {"name": row["name"]}
+        values.update({field: row.get(col) or None for col, field in _FIELDS.items() if col in columns})
+        if "locale" in values:
+            values["locale"] = values["locale"] or "en"
+        if person is None:
+            person = Person(email=email, active=True, employee=True, **values)
+            session.add(person)
+            org[email] = person
+            result.created += 1
+            continue
+        before[email] = _snapshot(person)
+        for key, value in values.items():
+            setattr(person, key, value)
+        person.employee = True
+    session.flush()
+    for email, (_line, row) in rows.items():
+        person = org[email]
+        if "manager_email" in columns:
+            manager = org.get(normalize_email(row.get("manager_email")))
+            person.manager_id = manager.id if manager else None
+        if "hr_partner_email" in columns:
+            partner = org.get(normalize_email(row.get("hr_partner_email")))
+            person.hr_partner_id = partner.id if partner else None
+        if email in before:
+            changed = before[email] != _snapshot(person)
+            result.updated += int(changed)
+            result.unchanged += int(not changed)
+    session.flush()
+
+
+def _snapshot(person: Person) -> tuple:
+    return (
+        person.name,
+        person.employee_no,
+        person.department,
+        person.title,
+        person.locale,
+        person.employee,
+        person.manager_id,
+        person.hr_partner_id,
+    )
 
 
 def get_person(session: Session, person_id: int) -> Person:

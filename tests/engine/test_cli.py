@@ -1,0 +1,255 @@
+"""The `reviewflow` console script, run as a user runs it: a real subprocess against a SQLite file in a fresh
+directory. One module-wide world (init → import → account → deploy → cycle) keeps the subprocess count low; the
+tamper tests work on copies of its database."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from engine import accounts
+from engine.errors import Unauthorized
+from tests import factories as f
+
+REVIEWFLOW = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "reviewflow"
+HR = "people@initech.test"
+PASSWORD = "L0ng-enough-pass"
+CHECKIN_FILES = [str(f.DATA / n) for n in f.CHECKIN]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        """stdout + stderr with whitespace collapsed (rich wraps long messages at the terminal width)."""
+        return " ".join((self.out + " " + self.err).split())
+
+
+def reviewflow(home: Path, *args: str, stdin: str | None = None) -> Run:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWFLOW_")}
+    env["REVIEWFLOW_DATABASE_URL"] = f"sqlite:///{home / 'rf.db'}"
+    done = subprocess.run(
+        [str(REVIEWFLOW), *args], cwd=home, env=env, input=stdin, capture_output=True, text=True, timeout=60
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def assert_refused(run: Run, *words: str) -> None:
+    """A user mistake: non-zero exit, an `Error:` line naming the problem, no Python traceback."""
+    assert run.code != 0, run
+    assert "Traceback" not in run.out + run.err, run.err
+    assert "Error" in run.text, run
+    for word in words:
+        assert word in run.text, run
+
+
+def status_counts(out: str) -> dict[str, int]:
+    """The counts from `cycle status`' table: header cells ┃…┃ and value cells │…│."""
+    header = next(line for line in out.splitlines() if "┃" in line and "instances" in line)
+    values = next(line for line in out.splitlines() if line.startswith("│"))
+    names = [c.strip() for c in header.strip("┃").split("┃")]
+    return dict(zip(names, (int(c.strip()) for c in values.strip("│").split("│")), strict=True))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> tuple[Path, dict[str, Run]]:
+    home = tmp_path_factory.mktemp("cli")
+    (home / "org.csv").write_text(f.ORG, encoding="utf-8")
+    steps: dict[str, Run] = {}
+    steps["init"] = reviewflow(home, "init")
+    steps["init again"] = reviewflow(home, "init")
+    steps["import"] = reviewflow(home, "people", "import", "org.csv")
+    steps["short password"] = reviewflow(
+        home, "account", "create", HR, "--role", "hr_admin", "--password-stdin", stdin="short\n"
+    )
+    steps["account"] = reviewflow(
+        home, "account", "create", HR, "--role", "hr_admin", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    steps["deploy"] = reviewflow(home, "deploy", *CHECKIN_FILES, "--as", HR)
+    participants = ["--participants", "emails:designer1@initech.test"]
+    steps["cycle create"] = reviewflow(home, "cycle", "create", "Q4", "quarterly_checkin", *participants, "--as", HR)
+    steps["preflight"] = reviewflow(home, "cycle", "preflight", "1")
+    steps["launch"] = reviewflow(home, "cycle", "launch", "1", "--as", HR)
+    steps["status"] = reviewflow(home, "cycle", "status", "1")
+    return home, steps
+
+
+def ok(world, step: str) -> Run:
+    run = world[1][step]
+    assert run.code == 0, run
+    assert "Traceback" not in run.err
+    return run
+
+
+def query(home: Path, sql: str, *params) -> list[tuple]:
+    with sqlite3.connect(home / "rf.db") as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+# --- setting up ---------------------------------------------------------------------------------------------
+
+
+def test_init_creates_the_database_and_is_idempotent(world):
+    home, _ = world
+    first, again = ok(world, "init"), ok(world, "init again")
+    assert "Database ready" in first.out and "Database ready" in again.out
+    assert str(home / "rf.db") in first.text
+    assert query(home, "SELECT count(*) FROM person WHERE email = ?", HR) == [(1,)]  # the second init lost nothing
+
+
+def test_people_import_reports_counts_and_keeps_chinese_names(world):
+    home, _ = world
+    assert "created 5, updated 0, unchanged 0, errors 0" in ok(world, "import").out
+    assert query(home, "SELECT name FROM person WHERE email = 'ceo@initech.test'") == [("钱明",)]
+
+
+def test_people_import_of_a_gbk_file_tells_the_user_to_save_as_utf8(world):
+    home, _ = world
+    (home / "gbk.csv").write_bytes(f.ORG.replace("ceo@", "gbk@").encode("gbk"))
+
+    run = reviewflow(home, "people", "import", "gbk.csv")
+
+    assert_refused(run, "UTF-8")
+    assert query(home, "SELECT count(*) FROM person WHERE email = 'gbk@initech.test'") == [(0,)]
+
+
+# --- accounts and tokens ------------------------------------------------------------------------------------
+
+
+def test_account_create_reads_the_password_from_stdin(world):
+    home, _ = world
+    assert f"account {HR}: roles hr_admin" in ok(world, "account").text
+    sql = "SELECT a.password_hash FROM account a JOIN person p ON p.id = a.person_id WHERE p.email = ?"
+    ((stored,),) = query(home, sql, HR)
+    assert accounts.check_password(PASSWORD, stored)
+    assert PASSWORD not in ok(world, "account").text  # never echoed
+
+
+def test_too_short_password_is_refused_with_a_clear_message(world):
+    assert_refused(world[1]["short password"], "at least 8 characters")
+
+
+@pytest.mark.parametrize(
+    ("email", "words"),
+    [("x@initech.test", ["bogus", "hr_admin", "auditor"]), ("x", ["valid email"])],
+    ids=["unknown-role", "bad-email-and-role"],
+)
+def test_account_create_with_bad_input_is_refused(world, email, words):
+    home, _ = world
+    assert_refused(reviewflow(home, "account", "create", email, "--role", "bogus"), *words)
+    assert query(home, "SELECT count(*) FROM person WHERE email LIKE 'x%'") == [(0,)]
+
+
+def test_token_create_prints_a_token_that_authenticates(world):
+    home, _ = world
+    run = reviewflow(home, "token", "create", HR)
+    assert run.code == 0, run
+    token = run.out.split()[-1]
+
+    engine = create_engine(f"sqlite:///{home / 'rf.db'}")
+    try:
+        with Session(engine) as s:
+            assert accounts.person_for_token(s, token).email == HR
+            with pytest.raises(Unauthorized):
+                accounts.person_for_token(s, token[:-1] + ("A" if token[-1] != "A" else "B"))
+    finally:
+        engine.dispose()
+
+
+def test_token_for_an_unknown_person_is_refused(world):
+    assert_refused(reviewflow(world[0], "token", "create", "unknown@x.test"), "unknown@x.test")
+
+
+# --- deploy and cycles --------------------------------------------------------------------------------------
+
+
+def test_deploy_prints_key_and_version(world):
+    assert re.search(r"\bquarterly_checkin version 1\b", ok(world, "deploy").out)
+
+
+def test_cycle_create_preflight_launch_and_status(world):
+    assert "cycle 1 created (Q4)" in ok(world, "cycle create").out
+    assert "1 of 1 people ready" in ok(world, "preflight").out
+    for step in ("launch", "status"):
+        run = ok(world, step)
+        assert "Q4 — active" in run.out, step
+        assert status_counts(run.out) == {
+            "instances": 1,
+            "running": 1,
+            "completed": 0,
+            "failed": 0,
+            "open_tasks": 1,
+            "overdue": 0,
+        }, step
+
+
+def test_cycle_status_of_a_missing_cycle_is_refused(world):
+    assert_refused(reviewflow(world[0], "cycle", "status", "99"), "99")
+
+
+# --- audit verify -------------------------------------------------------------------------------------------
+
+
+def test_audit_verify_of_an_intact_log_exits_0(world):
+    home, _ = world
+    run = reviewflow(home, "audit", "verify")
+    (count,) = query(home, "SELECT count(*) FROM audit_event")[0]
+    assert run.code == 0, run
+    assert f"intact: {count} events checked" in run.out
+    assert count >= 10
+
+
+def tampered_copy(world, tmp_path: Path, *statements: tuple[str, tuple]) -> Path:
+    """Copy the world's database, then do what a superuser would: drop the insert-only triggers and edit rows."""
+    with sqlite3.connect(world[0] / "rf.db") as src, sqlite3.connect(tmp_path / "rf.db") as dst:
+        src.backup(dst)
+    with sqlite3.connect(tmp_path / "rf.db") as conn:
+        triggers = conn.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_event'")
+        names = [n for (n,) in triggers.fetchall()]
+        assert names, "the insert-only triggers should exist"
+        for name in names:
+            conn.execute(f'DROP TRIGGER "{name}"')
+        for sql, params in statements:
+            assert conn.execute(sql, params).rowcount == 1, sql
+    return tmp_path
+
+
+SET_PAYLOAD = "UPDATE audit_event SET payload = ? WHERE seq = ?"
+
+
+def edit_payload(home: Path) -> tuple[list[tuple[str, tuple]], int]:
+    return [(SET_PAYLOAD, ('{"created":99}', 5))], 5
+
+
+def delete_row(home: Path) -> tuple[list[tuple[str, tuple]], int]:
+    return [("DELETE FROM audit_event WHERE seq = ?", (4,))], 4
+
+
+def swap_payloads(home: Path) -> tuple[list[tuple[str, tuple]], int]:
+    payload = dict(query(home, "SELECT seq, payload FROM audit_event WHERE seq IN (3, 8)"))
+    assert payload[3] != payload[8]
+    return [(SET_PAYLOAD, (payload[8], 3)), (SET_PAYLOAD, (payload[3], 8))], 3
+
+
+@pytest.mark.parametrize("tamper", [edit_payload, delete_row, swap_payloads])
+def test_audit_verify_names_the_first_tampered_seq(world, tmp_path, tamper):
+    statements, bad_seq = tamper(world[0])
+    home = tampered_copy(world, tmp_path, *statements)
+
+    run = reviewflow(home, "audit", "verify")
+
+    assert run.code == 1, run
+    assert "Traceback" not in run.err
+    assert re.search(rf"first bad seq {bad_seq}\b", run.text), run
