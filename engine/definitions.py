@@ -205,16 +205,17 @@ def listing(session: Session) -> list[Definition]:
     return list(session.scalars(select(Definition).order_by(Definition.key, Definition.version)))
 
 
-def spec_of(session: Session, definition: Definition) -> tuple[Any, dict[str, Any]]:
-    """The parsed spec, from the in-process cache (parsed once per definition version)."""
+def spec_of(session: Session, definition: Definition | int) -> tuple[Any, dict[str, Any]]:
+    """The parsed spec of a definition version (object or id), parsed once per process and cached."""
+    definition_id = definition if isinstance(definition, int) else definition.id
 
     def files() -> list[tuple[str, str]]:
         rows = session.scalars(
-            select(DefinitionFile).where(DefinitionFile.definition_id == definition.id, DefinitionFile.kind != "json")
+            select(DefinitionFile).where(DefinitionFile.definition_id == definition_id, DefinitionFile.kind != "json")
         )
         return [(f.name, f.content) for f in rows]
 
-    return spiff.cached_spec(definition.id, files)
+    return spiff.cached_spec(definition_id, files)
 
 
 _FORM_CACHE: dict[tuple[int, str], dict[str, Any]] = {}
@@ -248,10 +249,8 @@ def confidential(session: Session, definition_id: int) -> dict[str, str]:
     """{variable: perspective} of the 360 answer collections of a definition version (never shown to the subject
     or manager except as `feedback_summary`)."""
     if definition_id not in _CONFIDENTIAL:
-        definition = session.get(Definition, definition_id)
-        assert definition is not None
         _CONFIDENTIAL[definition_id] = spiff.confidential_collections(
-            spec_of(session, definition), feedback.perspective_of
+            spec_of(session, definition_id), feedback.perspective_of
         )
     return _CONFIDENTIAL[definition_id]
 

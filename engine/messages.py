@@ -12,7 +12,7 @@ from engine import audit, clock, definitions, spiff
 from engine.audit import Event
 from engine.cycles import get_cycle
 from engine.errors import ReviewflowError
-from engine.models import Definition, Instance, Person
+from engine.models import Instance, Person
 from engine.runtime import project, transition_events
 from engine.transaction import lock_instance, transact
 
@@ -24,9 +24,7 @@ def deliver(session: Session, *, instance_id: int, message: str, payload: dict[s
 
     def work() -> bool:
         instance = lock_instance(session, instance_id)
-        definition = session.get(Definition, instance.definition_id)
-        assert definition is not None
-        definitions.spec_of(session, definition)
+        definitions.spec_of(session, instance.definition_id)
         wf = spiff.load(instance.state)
         before = spiff.snapshot(wf)
         if not spiff.deliver(wf, message, payload):

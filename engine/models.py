@@ -84,7 +84,7 @@ class Definition(Base):
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
-    files: Mapped[list[DefinitionFile]] = relationship(order_by="DefinitionFile.id", lazy="selectin")
+    files: Mapped[list[DefinitionFile]] = relationship(order_by="DefinitionFile.id")
 
 
 class DefinitionFile(Base):

@@ -88,9 +88,7 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
         if task.status != "open":
             raise Conflict(f"This task is already {task.status}; nothing was changed.")
         schema = definitions.form_file(session, instance.definition_id, task.form) or EMPTY_FORM
-        definition = session.get(Definition, instance.definition_id)
-        assert definition is not None
-        definitions.spec_of(session, definition)
+        definitions.spec_of(session, instance.definition_id)
         wf = spiff.load(instance.state)
         task_data = spiff.task_data(wf, task.spiff_id)
         errors = validate(schema, data) or form_rules.check(session, schema, data, task_data)
