@@ -86,7 +86,7 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
     except DefinitionInvalid as exc:
         raise DefinitionInvalid(exc.detail, errors=problems + exc.errors) from None
     for task in parsed.user_tasks:
-        if task.form and task.form not in forms:
+        if task.form and task.form not in {n for n, k, _ in clean if k == "json"}:
             problems.append(
                 _problem(
                     None,
