@@ -137,6 +137,7 @@ def project(
                 score=data["changed_overall"],
                 data={"reason": data.get("appeal_response")},
             )
+            return {"final_overall": data["changed_overall"]}
     elif kind == "development_plan" and data.get("idp_decision", "agree") == "agree":
         p.replace("development_action")
         for index, goal in enumerate(task_data.get("development_goals") or []):
@@ -166,4 +167,4 @@ def _score(
         score=value,
         data={"inputs": inputs, "score": settings.get("score")},
     )
-    return {"final_score": value}
+    return {"final_score": value, "final_overall": p.data.get("manager_overall")}

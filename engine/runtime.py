@@ -51,6 +51,8 @@ def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: st
         "cycle": {"id": cycle.id, "name": cycle.name},
         "settings": cycle.settings or {},
         "direct_reports": lane_map.get(lanes.DIRECT, []),
+        "final_score": None,  # set by the engine after the manager review (records.py)
+        "final_overall": None,  # the manager's overall rating, or the one HR set on appeal
     }
     wf = spiff.new_workflow(definition.id, definitions.spec_of(session, definition), data)
     spiff.run_engine(wf)

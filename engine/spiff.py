@@ -428,6 +428,8 @@ def inject(wf: BpmnWorkflow, values: dict[str, Any]) -> None:
     """Set engine-computed variables (e.g. `final_score`) on every task still to run, so the path ahead sees them."""
     for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
         task.data.update(values)
+        if task.parent is not None:  # a waiting task re-inherits its parent's data when it becomes ready
+            task.parent.data.update(values)
 
 
 def waiting_for(wf: BpmnWorkflow, message: str) -> bool:

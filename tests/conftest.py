@@ -18,7 +18,7 @@ from engine.schema import upgrade
 from engine.settings import get_settings
 
 PG_ADMIN_URL = os.environ.get("REVIEWFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_TEMPLATE = "rf_test_template"
+PG_TEMPLATE = f"rf_test_template_{os.getpid()}"  # one per pytest run: parallel runs do not collide
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -43,7 +43,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> str:
+def pg_template() -> Iterator[str]:
     """Migrate a template database once; each test copies it (CREATE DATABASE ... TEMPLATE is fast)."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
@@ -59,8 +59,10 @@ def pg_template() -> str:
     engine = create_engine(url)
     upgrade(engine)
     engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)'))
     admin.dispose()
-    return url
 
 
 def _reset_process_state() -> None:

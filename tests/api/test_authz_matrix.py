@@ -1,0 +1,231 @@
+"""The role x route authorization matrix: every /api route, every kind of caller, one expected status each.
+
+A route in the app without a row here fails `test_every_api_route_has_a_row`, so no route ships without a policy.
+Expected statuses: 2xx = the policy let the caller through; 401 = not signed in; 403 = signed in, wrong role;
+404 = not theirs (we do not even admit it exists) or unknown. Where an allowed caller gets a domain 4xx it says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from engine import accounts
+from tests import factories as f
+
+EMPLOYEE, OTHER, MANAGER = "designer1@initech.test", "designer2@initech.test", "design.lead@initech.test"
+AUDITOR, ADMIN = "auditor@initech.test", "admin@initech.test"
+CALLERS = {
+    "anon": None,  # no Authorization header
+    "bad": "bad",  # a bearer token that was never issued
+    "employee": EMPLOYEE,  # the subject of the review
+    "other": OTHER,  # a peer of the subject (same manager), with a review of their own
+    "manager": MANAGER,  # the subject's manager, with no task yet in the subject's review
+    "hr": f.HR,  # hr_admin
+    "designer": f.DESIGNER,  # the CEO, role designer only (also skip-level of the subject)
+    "auditor": AUDITOR,
+    "admin": ADMIN,
+}
+ERROR_CODE = {401: "unauthorized", 403: "forbidden", 404: "not_found"}
+UNKNOWN = 999_999
+GOOD_CHECKIN = {"progress": "Shipped the icon set", "blockers": [], "mood": 4}
+
+
+def rule(default: int, **special: int) -> dict[str, int]:
+    """Anonymous and bad tokens get 401; the named callers get their status; everybody else `default`."""
+    out = dict.fromkeys(CALLERS, default)
+    out.update({"anon": 401, "bad": 401, **special})
+    return out
+
+
+SEE_ALL = {"hr": 200, "auditor": 200, "admin": 200}  # hr_admin, auditor and admin read every record
+EVERYONE = rule(200)
+READERS = rule(403, **SEE_ALL)
+DEFINITION_READERS = rule(403, hr=200, designer=200, auditor=200, admin=200)
+
+
+def hr_writes(status: int) -> dict[str, int]:
+    return rule(403, hr=status, admin=status)
+
+
+def own_task(status: int) -> dict[str, int]:
+    """Only the assignee acts on a task; readers are refused openly, everybody else learns nothing (404)."""
+    return rule(404, employee=status, hr=403, auditor=403, admin=403)
+
+
+@dataclass
+class Row:
+    method: str
+    route: str  # the route's path as the app declares it
+    expect: dict[str, int]
+    ids: dict[str, Any]  # path parameter -> key into the world (or a literal id)
+    body: Any  # world -> request kwargs
+
+    @property
+    def name(self) -> str:
+        return " ".join([self.method, self.route, *(f"{k}={v}" for k, v in self.ids.items())])
+
+
+def row(method: str, route: str, expect: dict[str, int], body: Any = None, **ids: Any) -> Row:
+    return Row(method, route, expect, ids, body)
+
+
+def csv(_w: dict) -> dict:
+    return {"files": {"file": ("org.csv", f.ORG.encode(), "text/csv")}}
+
+
+def checkin_files(_w: dict) -> dict:
+    return {"files": [("files", (n, d, "application/octet-stream")) for n, d in f.files(*f.CHECKIN)]}
+
+
+def new_cycle(w: dict) -> dict:
+    return {"json": {"name": "Matrix cycle", "definition": w["key"], "participants": {"emails": [EMPLOYEE]}}}
+
+
+def login(w: dict) -> dict:
+    return {"json": w["login"]}
+
+
+def draft(_w: dict) -> dict:
+    return {"json": {"data": {"progress": "half-way"}}}
+
+
+def submission(_w: dict) -> dict:
+    return {"json": {"data": GOOD_CHECKIN}}
+
+
+TASK, INSTANCE, CYCLE = "/api/tasks/{task_id}", "/api/instances/{instance_id}", "/api/cycles/{cycle_id}"
+TABLE = [
+    # Signing in needs no token; a stale one in the header does not matter.
+    row("POST", "/api/auth/token", rule(200, anon=200, bad=200), login),
+    row("GET", "/api/me", EVERYONE),
+    row("POST", "/api/people/import", hr_writes(200), csv),
+    # Self, own manager and readers; a peer or the skip-level (the CEO, our designer) learn nothing.
+    row("GET", "/api/people/{person_id}", rule(404, employee=200, manager=200, **SEE_ALL), person_id="subject"),
+    # HR (reading themself) reports to the CEO (our designer), not to design.lead: 404 for a non-report.
+    row("GET", "/api/people/{person_id}", rule(404, designer=200, **SEE_ALL), person_id="hr_person"),
+    row("GET", "/api/people/{person_id}", rule(404), person_id=UNKNOWN),
+    # Allowed callers get 200, not 201: the files are identical to version 1, so nothing new is deployed.
+    row("POST", "/api/definitions", rule(403, hr=200, designer=200, admin=200), checkin_files),
+    row("GET", "/api/definitions", DEFINITION_READERS),
+    row("GET", "/api/definitions/{key}", DEFINITION_READERS, key="key"),
+    row("GET", "/api/definitions/{key}", rule(403, hr=404, designer=404, auditor=404, admin=404), key="no_such_key"),
+    row("GET", "/api/definitions/{key}/versions/{version}/bpmn", DEFINITION_READERS, key="key", version=1),
+    row("POST", "/api/cycles", hr_writes(201), new_cycle),
+    row("GET", "/api/cycles", READERS),
+    row("GET", CYCLE, READERS, cycle_id="cycle"),
+    row("GET", CYCLE, rule(403, hr=404, auditor=404, admin=404), cycle_id=UNKNOWN),
+    row("POST", CYCLE + "/preflight", hr_writes(200), cycle_id="cycle"),
+    row("POST", CYCLE + "/launch", hr_writes(202), cycle_id="cycle"),  # again: resumes, creates nothing new
+    row("POST", CYCLE + "/release", hr_writes(200), cycle_id="cycle"),  # nothing waits for results: 0 released
+    row("GET", "/api/tasks", EVERYONE),  # everyone has an inbox, possibly empty
+    row("GET", TASK, rule(404, employee=200, **SEE_ALL), task_id="task"),
+    row("GET", TASK, rule(404), task_id=UNKNOWN),
+    row("PUT", TASK + "/draft", own_task(200), draft, task_id="task"),
+    row("PUT", TASK + "/draft", rule(404), draft, task_id=UNKNOWN),
+    row("POST", TASK + "/complete", own_task(200), submission, task_id="task"),
+    row("POST", TASK + "/complete", rule(404), submission, task_id=UNKNOWN),
+    # The manager has no task in the subject's review yet, so it is not theirs; the peer has only their own.
+    row("GET", INSTANCE, rule(404, employee=200, **SEE_ALL), instance_id="instance"),
+    row("GET", INSTANCE, rule(404), instance_id=UNKNOWN),
+    row("GET", INSTANCE + "/events", READERS, instance_id="instance"),
+    row("GET", "/api/audit/verify", READERS),
+]
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _api_routes() -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves under /api, through included routers too."""
+    app = create_app()
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI >= 0.16x keeps included routers nested
+
+        routes: list[Any] = list(iter_route_contexts(app.routes))
+    except ImportError:  # pragma: no cover - older FastAPI flattens app.routes itself
+        routes = list(app.routes)
+    found = {
+        (m, r.path)
+        for r in routes
+        for m in (getattr(r, "methods", None) or ())
+        if (r.path or "").startswith("/api") and m != "HEAD"
+    }
+    assert len(found) >= 20, f"route discovery found only {sorted(found)}"
+    return found
+
+
+def test_every_api_route_has_a_row():
+    in_table = {(row.method, row.route) for row in TABLE}
+    served = _api_routes()
+    assert sorted(served - in_table) == [], "routes without a policy row in this matrix"
+    assert sorted(in_table - served) == [], "rows for routes the app no longer serves"
+
+
+def test_the_table_keeps_the_global_rules():
+    for row in TABLE:
+        assert set(row.expect) == set(CALLERS), row.name
+        if row.route == "/api/auth/token":
+            continue
+        assert row.expect["anon"] == row.expect["bad"] == 401, row.name
+        real_ids = UNKNOWN not in row.ids.values() and "no_such_key" not in row.ids.values()
+        if row.method in WRITES and real_ids:
+            assert row.expect["auditor"] == 403, f"{row.name}: the auditor changes nothing"
+        elif real_ids:
+            assert row.expect["auditor"] == 200, f"{row.name}: the auditor reads everything"
+
+
+@pytest.fixture
+def world(client, session) -> dict[str, Any]:
+    people = f.org(session)
+    ids = {"subject": people[EMPLOYEE].id, "hr_person": people[f.HR].id}
+    for email, role in ((AUDITOR, "auditor"), (ADMIN, "admin")):
+        accounts.create_account(session, email=email, roles=[role], password=None, actor="test")
+    definition = f.deploy(session)
+    cycle = f.launched(session, definition, [EMPLOYEE, OTHER])
+    headers = {c: f.token(session, e) for c, e in CALLERS.items() if e not in (None, "bad")}
+    headers.update(anon={}, bad={"Authorization": "Bearer rf_this-token-was-never-issued"})
+    [task] = client.get("/api/tasks", headers=headers["employee"]).json()["items"]
+    assert task["subject"]["email"] == EMPLOYEE
+    return {
+        **ids,
+        "key": definition.key,
+        "no_such_key": "no_such_key",
+        "cycle": cycle.id,
+        "task": task["id"],
+        "instance": task["instance_id"],
+        "headers": headers,
+        "login": {"email": f.HR, "password": "S3cret-pass!"},
+    }
+
+
+def _path(row: Row, w: dict[str, Any]) -> str:
+    return row.route.format(**{k: v if isinstance(v, int) else w[v] for k, v in row.ids.items()})
+
+
+@pytest.mark.parametrize("row", TABLE, ids=lambda r: r.name)
+def test_each_caller_gets_the_expected_status(client, world, row: Row):
+    path = _path(row, world)
+    got, bad_bodies = {}, []
+    # Callers the policy refuses go first, so state-changing successes cannot mask a refusal.
+    for caller in sorted(CALLERS, key=lambda c: 200 <= row.expect[c] < 300):
+        kwargs = row.body(world) if row.body else {}
+        r = client.request(row.method, path, headers=world["headers"][caller], **kwargs)
+        got[caller] = r.status_code
+        if r.status_code in ERROR_CODE:
+            b = r.json()
+            if b.get("error") != ERROR_CODE[r.status_code] or not b.get("detail") or "errors" not in b:
+                bad_bodies.append((caller, b))
+    assert got == row.expect, f"{row.method} {path}"
+    assert bad_bodies == [], "error bodies need {error, detail, errors}"
+
+
+def test_a_refused_employee_learns_nothing_about_someone_elses_task(client, world):
+    """The 404 for a task that is not yours reads exactly like the 404 for one that does not exist."""
+    h = world["headers"]["other"]
+    theirs = client.get(f"/api/tasks/{world['task']}", headers=h).json()
+    missing = client.get(f"/api/tasks/{UNKNOWN}", headers=h).json()
+    assert theirs["error"] == missing["error"] == "not_found"
+    assert theirs["detail"].replace(str(world["task"]), "N") == missing["detail"].replace(str(UNKNOWN), "N")
+    assert EMPLOYEE not in str(theirs) and "write_checkin" not in str(theirs)
