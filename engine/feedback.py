@@ -25,8 +25,8 @@ def summary(task_data: dict[str, Any], collections: dict[str, str]) -> dict[str,
     thresholds = (task_data.get("settings") or {}).get("anonymity") or {}
     out: dict[str, Any] = {}
     for variable, perspective in collections.items():
-        if variable not in task_data or not isinstance(task_data[variable], list | dict):
-            continue
+        if not isinstance(task_data.get(variable), list | dict) or not task_data[variable]:
+            continue  # nobody was asked from this perspective (e.g. the subject manages no one)
         answers = _answers(task_data[variable])
         threshold = int(thresholds.get(perspective, 3))
         if len(answers) < threshold:

@@ -1,0 +1,112 @@
+"""The annual review's branches: improvement plan for a low rating, an appeal that changes it, and dual-blind
+visibility before release."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine import messages, views
+from tests import factories as f
+from tests.workflows.steps import EMPLOYEE, GOALS, HR, LEAD, PEERS, SETTINGS, act, deploy_shipped, open_names, ratings
+
+SUMMARY = "Needs to rebuild trust with the team before taking on more."
+
+
+def _to_release(session, overall: int):
+    f.org(session, extra_peers=3)
+    settings = {**SETTINGS, "nominations": {"min": 2, "max": 8}}
+    cycle = f.launched(session, deploy_shipped(session, "annual_review"), [EMPLOYEE], settings=settings)
+    act(session, EMPLOYEE, "draft_goals", {"goals": GOALS})
+    act(session, LEAD, "approve_goals", {"goal_decision": "approve"})
+    act(session, EMPLOYEE, "nominate_peers", {"nominees": PEERS})
+    act(session, LEAD, "approve_peers", {"peers": PEERS[:2]})  # the manager removes one nominee
+    for peer in PEERS[:2]:
+        act(
+            session,
+            peer,
+            "give_peer_feedback",
+            {"declined": False, "rating": 3, "strengths": "Helpful always", "improvements": "Plan further ahead"},
+        )
+    act(
+        session,
+        EMPLOYEE,
+        "self_assessment",
+        {
+            "self_goal_ratings": ratings(3, 3),
+            "self_competency_ratings": ratings(4, 3, "example"),
+            "self_overall": 3,
+            "self_summary": "A hard year, and I kept going.",
+        },
+    )
+    shown = act(
+        session,
+        LEAD,
+        "manager_assessment",
+        {
+            "manager_goal_ratings": ratings(3, overall),
+            "manager_competency_ratings": ratings(4, overall),
+            "manager_overall": overall,
+            "potential": "medium",
+            "manager_summary": SUMMARY,
+        },
+    )
+    assert shown["context"]["feedback_summary"] == {"peer": {"hidden": True}}  # 2 answers < threshold 3
+    return cycle
+
+
+def _release(session, cycle) -> None:
+    session.rollback()
+    result = messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
+    assert result["released"] == 1
+
+
+def test_before_release_the_employee_sees_nothing_of_the_manager_review(session):
+    _to_release(session, overall=4)
+    me = f.people.by_email(session, EMPLOYEE)
+    seen = [
+        views.task_detail(session, actor=me, task_id=t["id"]) for t in views.list_tasks(session, actor=me, status="all")
+    ]
+    seen.append(views.instance_detail(session, actor=me, instance_id=seen[0]["instance_id"]))
+    blob = json.dumps(seen, ensure_ascii=False)
+    assert SUMMARY not in blob and "manager_overall" not in blob
+    assert open_names(session, EMPLOYEE) == []
+
+
+def test_low_rating_routes_to_an_improvement_plan_with_hr(session):
+    cycle = _to_release(session, overall=2)
+    _release(session, cycle)
+    act(session, EMPLOYEE, "acknowledge_results", {"ack_decision": "acknowledge"})
+    pip = act(
+        session,
+        HR,
+        "pip_plan",
+        {
+            "objectives": ["Weekly 1:1 with a clear agenda"],
+            "support": "A mentor from another team and a coach.",
+            "review_date": "2027-03-01",
+        },
+    )
+    assert pip["context"]["manager_overall"] == 2
+    act(session, EMPLOYEE, "pip_acknowledge", {"acknowledged": True})
+    assert open_names(session, EMPLOYEE) == ["draft_idp"]
+
+
+@pytest.mark.parametrize("outcome,expect_pip", [("changed", False), ("upheld", True)])
+def test_an_appeal_that_changes_the_rating_changes_the_path(session, outcome, expect_pip):
+    cycle = _to_release(session, overall=2)
+    _release(session, cycle)
+    act(
+        session,
+        EMPLOYEE,
+        "acknowledge_results",
+        {"ack_decision": "appeal", "appeal_reason": "The migration I led was not counted at all."},
+    )
+    decision = {"appeal_outcome": outcome, "appeal_response": "We looked at the migration work together in detail."}
+    if outcome == "changed":
+        decision["changed_overall"] = 3
+    act(session, HR, "handle_appeal", decision)
+    act(session, EMPLOYEE, "acknowledge_final", {"final_ack": True})
+    assert open_names(session, HR) == (["pip_plan"] if expect_pip else [])
+    assert open_names(session, EMPLOYEE) == ([] if expect_pip else ["draft_idp"])
