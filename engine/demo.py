@@ -17,6 +17,16 @@ from engine.models import Cycle, Definition, Person
 PASSWORD = "reviewflow-demo"
 ACTOR = "system:demo"
 CYCLE_NAME = "2026 年度绩效评估 / Annual review 2026"
+SETTINGS = {
+    "company_goals": [
+        {"id": "CG1", "title": {"en": "Win 30 new enterprise customers", "zh-CN": "新增 30 家企业客户"}},
+        {"id": "CG2", "title": {"en": "Halve customer-reported defects", "zh-CN": "客户反馈缺陷减半"}},
+        {
+            "id": "CG3",
+            "title": {"en": "Grow our people: every lead mentors two", "zh-CN": "培养人才：每位主管带教两人"},
+        },
+    ],
+}
 WORKFLOWS = Path(workflows.__file__).parent
 FORMS = Path(forms.__file__).parent / "schemas"
 
@@ -61,7 +71,12 @@ def seed(session: Session) -> dict[str, Any]:
     if cycle is None:
         departments = sorted({p.department for p in org if p.department not in (None, "People", "Executive")})
         cycle = cycles.create_cycle(
-            session, actor=hr, name=CYCLE_NAME, definition="simple_review", participants={"departments": departments}
+            session,
+            actor=hr,
+            name=CYCLE_NAME,
+            definition="annual_review",
+            participants={"departments": departments},
+            settings=SETTINGS,
         )
     cycles.launch(session, actor=hr, cycle_id=cycle.id)
     lead = next(p for p in org if p.manager_id == ceo.id and p.department not in ("People",))
