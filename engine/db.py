@@ -3,7 +3,6 @@ instead of failing; PostgreSQL uses psycopg 3 and row locks taken by the use-cas
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -25,10 +24,6 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -72,11 +67,3 @@ def _factory(engine: Engine) -> sessionmaker[Session]:
 
 def new_session(engine: Engine | None = None) -> Session:
     return _factory(engine or get_engine())()
-
-
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    session = new_session(engine)
-    try:
-        yield session
-    finally:
-        session.close()

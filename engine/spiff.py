@@ -359,10 +359,6 @@ def is_completed(wf: BpmnWorkflow) -> bool:
     return bool(wf.is_completed())
 
 
-def data(wf: BpmnWorkflow) -> dict[str, Any]:
-    return dict(wf.data) if wf.is_completed() else dict(wf.last_task.data if wf.last_task else wf.task_tree.data)
-
-
 _SKIP_STATES = {TaskState.MAYBE, TaskState.LIKELY, TaskState.FUTURE}
 
 

@@ -17,7 +17,7 @@ class Submission(BaseModel):
     data: Any = None
 
 
-def _next(session: Any, tasks: list[Task], actor: Person) -> list[dict]:
+def _next(tasks: list[Task], actor: Person) -> list[dict]:
     out = []
     for t in tasks:
         mine = actor.id in {a.person_id for a in t.assignees}
@@ -48,4 +48,4 @@ def save_draft(task_id: int, body: Submission, session: SessionDep, actor: Curre
 def complete(task_id: int, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
     """Submit the form; the workflow moves on."""
     open_tasks = runtime.complete_task(session, task_id=task_id, actor=actor, data=body.data)
-    return {"id": task_id, "status": "completed", "next": _next(session, open_tasks, actor)}
+    return {"id": task_id, "status": "completed", "next": _next(open_tasks, actor)}
