@@ -79,7 +79,7 @@ def problems_for(lane_map: dict[str, list[str]], lanes_used: list[str]) -> list[
             reason = {
                 MANAGER: "has no manager",
                 SKIP: "has no skip-level manager",
-                HR: "has no HR partner and there is no HR admin",
+                HR: "has no HR partner, and no other HR admin can take it",
                 COMMITTEE: "the cycle has no calibration committee",
             }.get(key, "resolves to nobody")
             out.append(f"lane '{lane}': {reason}")

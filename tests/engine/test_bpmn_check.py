@@ -160,7 +160,7 @@ def test_diagram_without_scripts_needs_no_designer() -> None:
     assert bpmn_check.has_script_tasks(root) is False
     with_prescript = mutate(
         '<bpmn:userTask id="t" />',
-        '<bpmn:userTask id="t"><bpmn:extensionElements ' + SPIFF + '>'
+        '<bpmn:userTask id="t"><bpmn:extensionElements ' + SPIFF + ">"
         "<spiffworkflow:preScript>x = 1</spiffworkflow:preScript></bpmn:extensionElements></bpmn:userTask>",
         NO_SCRIPTS,
     )
@@ -176,8 +176,9 @@ CANARY = "CANARY-7f3a-secret-payroll"
 def _xxe(tmp_path: Path) -> bytes:
     canary = tmp_path / "canary.txt"
     canary.write_text(CANARY)
-    return (f'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "file://{canary}">]>\n'
-            + BODY.format("&xxe;")).encode()
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "file://{canary}">]>\n' + BODY.format("&xxe;")
+    ).encode()
 
 
 def _billion_laughs(tmp_path: Path) -> bytes:
@@ -195,17 +196,21 @@ PAYLOADS: dict[str, Callable[[Path], bytes]] = {
     "lowercase_doctype": lambda p: ("<!doctype definitions>\n" + BODY.format("")).encode(),
     "xxe_file": _xxe,
     "xxe_http": lambda p: ('<!DOCTYPE d [<!ENTITY x SYSTEM "http://127.0.0.1:9/x">]>' + BODY.format("&x;")).encode(),
-    "external_dtd": lambda p: ('<?xml version="1.0"?>\n<!DOCTYPE d SYSTEM "http://127.0.0.1:9/evil.dtd">\n'
-                               + BODY.format("")).encode(),
-    "parameter_entity": lambda p: ('<!DOCTYPE d [<!ENTITY % ext SYSTEM "file:///etc/passwd"> %ext;]>'
-                                   + BODY.format("")).encode(),
+    "external_dtd": lambda p: (
+        '<?xml version="1.0"?>\n<!DOCTYPE d SYSTEM "http://127.0.0.1:9/evil.dtd">\n' + BODY.format("")
+    ).encode(),
+    "parameter_entity": lambda p: (
+        '<!DOCTYPE d [<!ENTITY % ext SYSTEM "file:///etc/passwd"> %ext;]>' + BODY.format("")
+    ).encode(),
     "billion_laughs": _billion_laughs,
     "quadratic_blowup": _quadratic,
     "bare_entity_declaration": lambda p: ('<!ENTITY x "y">' + BODY.format("")).encode(),
-    "utf16_doctype_bom": lambda p: ('<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE d [<!ENTITY x "y">]>'
-                                    + BODY.format("&x;")).encode("utf-16"),
-    "utf16le_doctype_no_bom": lambda p: ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d [<!ENTITY x "y">]>'
-                                         + BODY.format("&x;")).encode("utf-16-le"),
+    "utf16_doctype_bom": lambda p: (
+        '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE d [<!ENTITY x "y">]>' + BODY.format("&x;")
+    ).encode("utf-16"),
+    "utf16le_doctype_no_bom": lambda p: (
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d [<!ENTITY x "y">]>' + BODY.format("&x;")
+    ).encode("utf-16-le"),
     "utf32_doctype": lambda p: ('<!DOCTYPE d [<!ENTITY x "y">]>' + BODY.format("&x;")).encode("utf-32"),
 }
 
@@ -220,28 +225,45 @@ def test_doctype_payloads_are_refused_before_any_parser_runs(payload: str, tmp_p
     error = caught.value.errors[0]
     assert error["file"] == "evil.bpmn"
     assert "DOCTYPE" in error["message"] and "not allowed" in error["message"]
-    assert error["line"] == (1 if payload in ("lowercase_doctype", "xxe_http", "parameter_entity",
-                                              "bare_entity_declaration", "utf16le_doctype_no_bom", "utf32_doctype")
-                             else 2)
+    assert error["line"] == (
+        1
+        if payload
+        in (
+            "lowercase_doctype",
+            "xxe_http",
+            "parameter_entity",
+            "bare_entity_declaration",
+            "utf16le_doctype_no_bom",
+            "utf32_doctype",
+        )
+        else 2
+    )
     assert CANARY not in repr(caught.value.__dict__) + str(caught.value)
 
 
-def test_hardened_parser_is_a_second_lock_if_the_scan_were_bypassed(monkeypatch: pytest.MonkeyPatch,
-                                                                    tmp_path: Path) -> None:
+def test_hardened_parser_is_a_second_lock_if_the_scan_were_bypassed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(bpmn_check, "refuse_unsafe_xml", lambda name, data: None)
     with pytest.raises(DefinitionInvalid) as caught:
         bpmn_check.parse_xml("evil.bpmn", _xxe(tmp_path))
     assert CANARY not in repr(caught.value.__dict__) + str(caught.value)
 
 
-@pytest.mark.parametrize("data, says", [
-    (GOOD.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"), "UTF-16"),
-    (GOOD.encode("utf-32-be"), "UTF-32"),
-    (("\n" + GOOD.split("?>", 1)[1]).encode("utf-16-le"), "NUL"),
-    (GOOD.replace('encoding="UTF-8"', 'encoding="UTF-7"').encode(), "UTF-7"),
-    (GOOD.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace("评估", "évalué").encode("latin-1"),
-     "not valid UTF-8"),
-], ids=["utf16", "utf32_no_bom", "utf16_leading_newline_no_bom", "declared_utf7", "latin1_bytes"])
+@pytest.mark.parametrize(
+    "data, says",
+    [
+        (GOOD.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"), "UTF-16"),
+        (GOOD.encode("utf-32-be"), "UTF-32"),
+        (("\n" + GOOD.split("?>", 1)[1]).encode("utf-16-le"), "NUL"),
+        (GOOD.replace('encoding="UTF-8"', 'encoding="UTF-7"').encode(), "UTF-7"),
+        (
+            GOOD.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace("评估", "évalué").encode("latin-1"),
+            "not valid UTF-8",
+        ),
+    ],
+    ids=["utf16", "utf32_no_bom", "utf16_leading_newline_no_bom", "declared_utf7", "latin1_bytes"],
+)
 def test_non_utf8_files_are_refused_before_parsing(data: bytes, says: str, no_parser: None) -> None:
     with pytest.raises(DefinitionInvalid) as caught:
         bpmn_check.parse_xml("review.bpmn", data)
@@ -261,7 +283,7 @@ def test_file_of_exactly_the_limit_is_not_too_large() -> None:
 
 
 def test_truncated_xml_reports_the_line() -> None:
-    cut = GOOD[: GOOD.index("<bpmn:endEvent id=\"end_ok\">")]
+    cut = GOOD[: GOOD.index('<bpmn:endEvent id="end_ok">')]
     with pytest.raises(DefinitionInvalid) as caught:
         bpmn_check.parse_xml("review.bpmn", cut.encode())
     error = caught.value.errors[0]
@@ -273,8 +295,10 @@ def test_truncated_xml_reports_the_line() -> None:
 
 
 def test_dangling_target_ref_is_reported_with_flow_id_and_line() -> None:
-    xml = mutate('<bpmn:sequenceFlow id="f3" sourceRef="score" targetRef="end_ok" />',
-                 '<bpmn:sequenceFlow id="f3" sourceRef="score" targetRef="review_x" />')
+    xml = mutate(
+        '<bpmn:sequenceFlow id="f3" sourceRef="score" targetRef="end_ok" />',
+        '<bpmn:sequenceFlow id="f3" sourceRef="score" targetRef="review_x" />',
+    )
     found = [p for p in problems_of(xml) if p["element"] == "f3"]
     assert found and found[0]["line"] == line_of(xml, 'id="f3"')
     assert "'review_x'" in found[0]["message"] and "process 'review'" in found[0]["message"]
@@ -299,20 +323,37 @@ def test_bad_lane_reference_is_reported() -> None:
     assert found and found[0]["line"] == line_of(xml, ">scor<") and "'scor'" in found[0]["message"]
 
 
-@pytest.mark.parametrize("old, new, element, says", [
-    ('<bpmn:outgoing>f2</bpmn:outgoing>', '<bpmn:outgoing>f2_old</bpmn:outgoing>', "self_review", "f2_old"),
-    ('attachedToRef="self_review"', 'attachedToRef="gone"', "reminder", "'gone'"),
-    ('targetRef="cal_end"', 'targetRef="end_ok"', "c2", "sub-process 'calibrate'"),
-    ('<bpmn:subProcess id="calibrate" name="Calibrate">',
-     '<bpmn:callActivity id="no_target" />\n    <bpmn:subProcess id="calibrate" name="Calibrate">', "no_target",
-     "which process to call"),
-    ('targetRef="outside"', 'targetRef="nobody"', "mf_payroll", "'nobody'"),
-    ('<bpmn:endEvent id="end_late">',
-     '<bpmn:task id="loop_a" /><bpmn:task id="loop_b" /><bpmn:sequenceFlow id="la" sourceRef="loop_a" '
-     'targetRef="loop_b" /><bpmn:sequenceFlow id="lb" sourceRef="loop_b" targetRef="loop_a" />\n'
-     '    <bpmn:endEvent id="end_late">', "loop_a", "cannot be reached"),
-], ids=["stale_outgoing", "boundary_attached_to_nothing", "flow_leaves_subprocess", "call_activity_without_target",
-        "message_flow_to_nothing", "unreachable_loop"])
+@pytest.mark.parametrize(
+    "old, new, element, says",
+    [
+        ("<bpmn:outgoing>f2</bpmn:outgoing>", "<bpmn:outgoing>f2_old</bpmn:outgoing>", "self_review", "f2_old"),
+        ('attachedToRef="self_review"', 'attachedToRef="gone"', "reminder", "'gone'"),
+        ('targetRef="cal_end"', 'targetRef="end_ok"', "c2", "sub-process 'calibrate'"),
+        (
+            '<bpmn:subProcess id="calibrate" name="Calibrate">',
+            '<bpmn:callActivity id="no_target" />\n    <bpmn:subProcess id="calibrate" name="Calibrate">',
+            "no_target",
+            "which process to call",
+        ),
+        ('targetRef="outside"', 'targetRef="nobody"', "mf_payroll", "'nobody'"),
+        (
+            '<bpmn:endEvent id="end_late">',
+            '<bpmn:task id="loop_a" /><bpmn:task id="loop_b" /><bpmn:sequenceFlow id="la" sourceRef="loop_a" '
+            'targetRef="loop_b" /><bpmn:sequenceFlow id="lb" sourceRef="loop_b" targetRef="loop_a" />\n'
+            '    <bpmn:endEvent id="end_late">',
+            "loop_a",
+            "cannot be reached",
+        ),
+    ],
+    ids=[
+        "stale_outgoing",
+        "boundary_attached_to_nothing",
+        "flow_leaves_subprocess",
+        "call_activity_without_target",
+        "message_flow_to_nothing",
+        "unreachable_loop",
+    ],
+)
 def test_other_broken_references_are_reported(old: str, new: str, element: str, says: str) -> None:
     found = [p for p in problems_of(mutate(old, new)) if p["element"] == element]
     assert found and says in found[0]["message"] and isinstance(found[0]["line"], int)
@@ -328,8 +369,7 @@ def test_file_without_executable_process_is_reported() -> None:
 
 def test_script_sources_finds_script_condition_and_timer() -> None:
     found = bpmn_check.script_sources(bpmn_check.parse_xml("review.bpmn", GOOD.encode()))
-    assert ("score", "script", "score = round(sum(ratings) / len(ratings), 1)",
-            line_of(GOOD, "<bpmn:script>")) in found
+    assert ("score", "script", "score = round(sum(ratings) / len(ratings), 1)", line_of(GOOD, "<bpmn:script>")) in found
     assert ("f_calibrate", "condition", "spread > 1", line_of(GOOD, "<bpmn:conditionExpression")) in found
     assert ("reminder", "timer", '"P14D"', line_of(GOOD, "<bpmn:timeDuration")) in found
     assert len(found) == 3
@@ -338,7 +378,7 @@ def test_script_sources_finds_script_condition_and_timer() -> None:
 def test_script_sources_finds_extension_and_multi_instance_code() -> None:
     xml = mutate(
         '<bpmn:userTask id="t" />',
-        '<bpmn:userTask id="t"><bpmn:extensionElements ' + SPIFF + '>'
+        '<bpmn:userTask id="t"><bpmn:extensionElements ' + SPIFF + ">"
         "<spiffworkflow:preScript>a = 1</spiffworkflow:preScript>"
         "<spiffworkflow:postScript>b = 2</spiffworkflow:postScript></bpmn:extensionElements>"
         "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality>"
@@ -347,5 +387,9 @@ def test_script_sources_finds_extension_and_multi_instance_code() -> None:
         NO_SCRIPTS,
     )
     found = {(e, k, s) for e, k, s, _ in bpmn_check.script_sources(bpmn_check.parse_xml("t.bpmn", xml.encode()))}
-    assert found == {("t", "script", "a = 1"), ("t", "script", "b = 2"), ("t", "expression", "3"),
-                     ("t", "expression", "done")}
+    assert found == {
+        ("t", "script", "a = 1"),
+        ("t", "script", "b = 2"),
+        ("t", "expression", "3"),
+        ("t", "expression", "done"),
+    }

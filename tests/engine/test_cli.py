@@ -8,6 +8,7 @@ import os
 import re
 import sqlite3
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from engine import accounts
 from engine.errors import Unauthorized
 from tests import factories as f
 
-REVIEWFLOW = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "reviewflow"
+REVIEWFLOW = Path(sys.executable).with_name("reviewflow")  # the console script of the environment running pytest
 HR = "people@initech.test"
 PASSWORD = "L0ng-enough-pass"
 CHECKIN_FILES = [str(f.DATA / n) for n in f.CHECKIN]

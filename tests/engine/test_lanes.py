@@ -107,7 +107,9 @@ def test_hr_with_neither_partner_nor_admin_is_a_problem(session):
     lane_map = _freeze(session, "solo@initech.test")
 
     assert lane_map[HR] == []
-    assert lanes.problems_for(lane_map, ["Employee", "HR"]) == ["lane 'HR': has no HR partner and there is no HR admin"]
+    assert lanes.problems_for(lane_map, ["Employee", "HR"]) == [
+        "lane 'HR': has no HR partner, and no other HR admin can take it"
+    ]
 
 
 def test_an_inactive_manager_resolves_to_nobody(session):

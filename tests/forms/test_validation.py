@@ -5,10 +5,18 @@ GOALS = {
     "required": ["goals", "owner"],
     "properties": {
         "owner": {"type": "string", "format": "email"},
-        "goals": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["title", "weight"],
-            "properties": {"title": {"type": "string", "minLength": 3}, "weight": {"type": "integer", "maximum": 100}},
-        }},
+        "goals": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["title", "weight"],
+                "properties": {
+                    "title": {"type": "string", "minLength": 3},
+                    "weight": {"type": "integer", "maximum": 100},
+                },
+            },
+        },
     },
 }
 
