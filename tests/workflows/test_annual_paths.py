@@ -110,3 +110,47 @@ def test_an_appeal_that_changes_the_rating_changes_the_path(session, outcome, ex
     act(session, EMPLOYEE, "acknowledge_final", {"final_ack": True})
     assert open_names(session, HR) == (["pip_plan"] if expect_pip else [])
     assert open_names(session, EMPLOYEE) == ([] if expect_pip else ["draft_idp"])
+
+
+def test_a_manager_under_review_gets_upward_feedback_from_each_direct_report(session):
+    f.org(session, extra_peers=3)
+    f.launched(session, deploy_shipped(session, "annual_review"), [LEAD], settings=SETTINGS)
+    ceo = "ceo@initech.test"
+    act(session, LEAD, "draft_goals", {"goals": GOALS})
+    act(session, ceo, "approve_goals", {"goal_decision": "approve"})
+    act(session, LEAD, "nominate_peers", {"nominees": ["people@initech.test", *PEERS[:2]]})
+    act(session, ceo, "approve_peers", {"peers": ["people@initech.test", *PEERS[:2]]})
+    for email in ["people@initech.test", *PEERS[:2]]:  # peers first, then upward feedback
+        act(session, email, "give_peer_feedback", {"declined": True, "decline_reason": "Too little overlap"})
+    reports = ["designer1@initech.test", "designer2@initech.test", *PEERS]
+    for email in reports:
+        assert "give_upward_feedback" in open_names(session, email)
+    texts = [f"Clear priorities, note {i}" for i in range(len(reports))]
+    for email, text in zip(reports, texts, strict=True):
+        act(
+            session,
+            email,
+            "give_upward_feedback",
+            {"declined": False, "rating": 4, "strengths": text, "improvements": "More one-to-ones please"},
+        )
+    act(
+        session,
+        LEAD,
+        "self_assessment",
+        {
+            "self_goal_ratings": ratings(3, 4),
+            "self_competency_ratings": ratings(4, 4, "example"),
+            "self_overall": 4,
+            "self_summary": "I grew the team and shipped the system.",
+        },
+    )
+    summary = open_task_context(session, ceo, "manager_assessment")["feedback_summary"]
+    assert summary["peer"] == {"hidden": True}  # everyone declined
+    assert summary["direct_report"]["count"] == 5
+    assert summary["direct_report"]["comments"]["strengths"] == sorted(texts, key=str.casefold)
+
+
+def open_task_context(session, email: str, name: str) -> dict:
+    from tests.workflows.steps import open_task
+
+    return open_task(session, email, name)["context"]
