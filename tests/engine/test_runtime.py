@@ -173,3 +173,23 @@ def test_twenty_parallel_peer_submissions_to_one_instance_all_land(session):
     comments = sorted(item["comment"] for item in ready.data["feedback"])
     assert comments == sorted(f"feedback from peer {i}" for i in range(n))
     assert audit.verify(session).ok
+
+
+def test_a_failing_step_after_a_form_keeps_the_answers_and_the_task(session):
+    from engine import definitions
+    from engine.errors import WorkflowFailed
+    from tests.engine.test_scripts import SCRIPTED
+
+    people = f.org(session)
+    diagram = SCRIPTED.replace("CODE", "ratio = 1 / 0").encode()
+    definition, _ = definitions.deploy(session, actor=people[f.DESIGNER], files=[("s.bpmn", diagram)])
+    f.launched(session, definition, [EMPLOYEE])
+    [task] = open_tasks(session, EMPLOYEE)
+    with pytest.raises(WorkflowFailed) as failed:
+        runtime.complete_task(session, task_id=task.id, actor=people[EMPLOYEE], data={})
+    assert "calc" in failed.value.detail and "kept as a draft" in failed.value.detail
+    [still] = open_tasks(session, EMPLOYEE)
+    assert (still.id, still.status, still.draft) == (task.id, "open", {})
+    actions = [e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.task_id == task.id))]
+    assert "workflow.failed" in actions and "task.completed" not in actions
+    assert audit.verify(session).ok
