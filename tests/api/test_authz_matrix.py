@@ -97,6 +97,7 @@ def submission(_w: dict) -> dict:
     return {"json": {"data": GOOD_CHECKIN}}
 
 
+REPORTS = ("completion", "distribution", "leniency", "goal-alignment", "participation")
 TASK, INSTANCE, CYCLE = "/api/tasks/{task_id}", "/api/instances/{instance_id}", "/api/cycles/{cycle_id}"
 TABLE = [
     # Signing in needs no token; a stale one in the header does not matter.
@@ -121,6 +122,19 @@ TABLE = [
     row("POST", CYCLE + "/preflight", hr_writes(200), cycle_id="cycle"),
     row("POST", CYCLE + "/launch", hr_writes(202), cycle_id="cycle"),  # again: resumes, creates nothing new
     row("POST", CYCLE + "/release", hr_writes(200), cycle_id="cycle"),  # nothing waits for results: 0 released
+    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="completion"),
+    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="distribution"),
+    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="leniency"),
+    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="goal-alignment"),
+    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="participation"),
+    row(
+        "GET", CYCLE + "/reports/{name}", rule(403, hr=404, auditor=404, admin=404), cycle_id=UNKNOWN, name="completion"
+    ),
+    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="completion"),
+    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="distribution"),
+    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="leniency"),
+    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="goal-alignment"),
+    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="participation"),
     row("GET", "/api/tasks", EVERYONE),  # everyone has an inbox, possibly empty
     row("GET", TASK, rule(404, employee=200, **SEE_ALL), task_id="task"),
     row("GET", TASK, rule(404), task_id=UNKNOWN),
@@ -192,6 +206,7 @@ def world(client, session) -> dict[str, Any]:
         **ids,
         "key": definition.key,
         "no_such_key": "no_such_key",
+        **{name: name for name in REPORTS},  # report names are literal path segments
         "cycle": cycle.id,
         "task": task["id"],
         "instance": task["instance_id"],

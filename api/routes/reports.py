@@ -1,0 +1,162 @@
+"""Cycle reports as JSON and as CSV for spreadsheets (UTF-8 with BOM, formula cells neutralised). Readers only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from api.deps import ReaderPerson, SessionDep
+from engine import reports
+from engine.errors import NotFound
+
+router = APIRouter(prefix="/api/cycles", tags=["reports"])
+
+Table = tuple[list[str], list[list[Any]]]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _run(session: Session, cycle_id: int, name: str, by: str) -> dict[str, Any]:
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
+        "completion": lambda: reports.completion(session, cycle_id),
+        "distribution": lambda: reports.distribution(session, cycle_id, by=by),
+        "leniency": lambda: reports.leniency(session, cycle_id),
+        "goal-alignment": lambda: reports.goal_alignment(session, cycle_id),
+        "participation": lambda: reports.participation_360(session, cycle_id),
+    }
+    if name not in runners:
+        known = sorted(runners)
+        raise NotFound(
+            f"No report named '{name}'. Reports: {', '.join(known)}.",
+            errors=[{"path": "name", "message": "unknown report", "allowed": known}],
+        )
+    return runners[name]()
+
+
+def _label(manager: dict[str, Any] | None) -> str:
+    return f"{manager['name']} <{manager['email']}>" if manager else "(none)"
+
+
+def _completion(r: dict[str, Any]) -> Table:
+    rows: list[list[Any]] = []
+    for section, key, items in (
+        ("phase", "phase", r["by_phase"]),
+        ("department", "department", r["by_department"]),
+        ("manager", "manager", r["by_manager"]),
+    ):
+        for item in items:
+            group = _label(item[key]) if key == "manager" else item[key]
+            rows.append([section, group, item["open"], item["done"], item["overdue"], "", ""])
+    rows += [["slowest", s["phase"], "", "", "", s["median_hours"], s["completed"]] for s in r["slowest_steps"]]
+    return ["section", "group", "open", "done", "overdue", "median_hours", "completed"], rows
+
+
+def _distribution(r: dict[str, Any]) -> Table:
+    rows: list[list[Any]] = []
+    groups = [("(all)", r["overall"])] + [
+        (_label(g["manager"]) if r["by"] == "manager" else g["group"], g) for g in r["groups"]
+    ]
+    for label, g in groups:
+        for value in sorted(set(g["before"]) | set(g["after"])):
+            rows.append([label, value, g["before"].get(value, 0), g["after"].get(value, 0)])
+    return [r["by"], "rating", "before", "after"], rows
+
+
+def _leniency(r: dict[str, Any]) -> Table:
+    header = [
+        "manager",
+        "email",
+        "team_size",
+        "team_mean",
+        "others_mean",
+        "difference",
+        "ci95_low",
+        "ci95_high",
+        "flag",
+    ]
+    rows = [
+        [
+            m["manager"]["name"],
+            m["manager"]["email"],
+            m["team_size"],
+            m["team_mean"],
+            m["others_mean"],
+            m["difference"],
+            *(m["ci95"] or ["", ""]),
+            m["flag"],
+        ]
+        for m in r["managers"]
+    ]
+    return header, rows
+
+
+def _goal_alignment(r: dict[str, Any]) -> Table:
+    rows = [["(all)", r["goals"], r["aligned"], r["share"]]]
+    rows += [[d["department"], d["goals"], d["aligned"], d["share"]] for d in r["by_department"]]
+    return ["department", "goals", "aligned", "share"], rows
+
+
+def _participation(r: dict[str, Any]) -> Table:
+    header = [
+        "perspective",
+        "requested",
+        "answered",
+        "declined",
+        "open",
+        "answer_rate",
+        "decline_rate",
+        "response_rate",
+    ]
+    return header, [[p[h] for h in header] for p in r["perspectives"]]
+
+
+TABLES: dict[str, Callable[[dict[str, Any]], Table]] = {
+    "completion": _completion,
+    "distribution": _distribution,
+    "leniency": _leniency,
+    "goal-alignment": _goal_alignment,
+    "participation": _participation,
+}
+
+
+def safe_cell(value: Any) -> Any:
+    """Numbers pass as they are; text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        text = str(value)
+        return "'" + text if text.startswith(FORMULA_START) else text
+    return value
+
+
+def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# The .csv route is declared first: `{name}` alone would also match "completion.csv".
+@router.get("/{cycle_id}/reports/{name}.csv")
+def report_csv(cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department") -> Response:
+    """A report as CSV (UTF-8 with BOM so spreadsheets show Chinese names; one header row)."""
+    report = _run(session, cycle_id, name, by)
+    header, rows = TABLES[name](report)
+    filename = f"cycle-{cycle_id}-{name}.csv"
+    return Response(
+        to_csv(header, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/{cycle_id}/reports/{name}")
+def report(cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department") -> dict:
+    """A cycle report: completion, distribution (`by` department|manager), leniency, goal-alignment, participation."""
+    return _run(session, cycle_id, name, by)
