@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "score": {"formula": "(goal + feedback + self) / 3"},
     "pip_threshold": 2,
     "calibration_committee": [],
+    "distribution": None,  # guidance for calibration; None means engine.guidance.DEFAULT (20/70/10, ±5%)
 }
 
 
@@ -79,6 +80,10 @@ def validate(raw: Any) -> dict[str, Any]:
     if not isinstance(committee, list) or not all(isinstance(e, str) and normalize_email(e) for e in committee):
         errors.append(_err("calibration_committee", "a list of email addresses"))
     errors += _check_score(merged["score"])
+    if merged["distribution"] is not None:
+        from engine import guidance
+
+        errors += [_err("distribution", p) for p in guidance.problems(merged["distribution"])]
     if errors:
         raise InvalidInput(f"{len(errors)} setting(s) need attention.", errors=errors)
     return merged

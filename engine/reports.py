@@ -27,7 +27,7 @@ class _Cycle:
     """The cycle's instances with their subjects and the subjects' managers, loaded once."""
 
     def __init__(self, session: Session, cycle_id: int) -> None:
-        cycles.get_cycle(session, cycle_id)  # NotFound for an unknown cycle
+        self.cycle = cycles.get_cycle(session, cycle_id)  # NotFound for an unknown cycle
         self.session, self.cycle_id = session, cycle_id
         self.instances = {i.id: i for i in session.scalars(select(Instance).where(Instance.cycle_id == cycle_id))}
         subject_ids = {i.subject_id for i in self.instances.values()}

@@ -5,29 +5,31 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import ReaderPerson, SessionDep
-from engine import reports
+from engine import guidance, reports
 from engine.errors import NotFound
 
 router = APIRouter(prefix="/api/cycles", tags=["reports"])
 
 Table = tuple[list[str], list[list[Any]]]
+Stage = Literal["before", "after"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _run(session: Session, cycle_id: int, name: str, by: str) -> dict[str, Any]:
+def _run(session: Session, cycle_id: int, name: str, by: str, stage: Stage = "before") -> dict[str, Any]:
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "completion": lambda: reports.completion(session, cycle_id),
         "distribution": lambda: reports.distribution(session, cycle_id, by=by),
         "leniency": lambda: reports.leniency(session, cycle_id),
         "goal-alignment": lambda: reports.goal_alignment(session, cycle_id),
         "participation": lambda: reports.participation_360(session, cycle_id),
+        "guidance": lambda: guidance.report(session, cycle_id, by=by, stage=stage),
     }
     if name not in runners:
         known = sorted(runners)
@@ -115,12 +117,23 @@ def _participation(r: dict[str, Any]) -> Table:
     return header, [[p[h] for h in header] for p in r["perspectives"]]
 
 
+def _guidance(r: dict[str, Any]) -> Table:
+    header = ["group", "band", "count", "share", "target", "allowed_min", "allowed_max", "move"]
+    rows = [
+        [g["group"], b["band"], b["count"], b["share"], b["target"], b["allowed"][0], b["allowed"][1], b["move"]]
+        for g in [{"group": "(all)", **r["overall"]}, *r["groups"]]
+        for b in g["bands"]
+    ]
+    return header, rows
+
+
 TABLES: dict[str, Callable[[dict[str, Any]], Table]] = {
     "completion": _completion,
     "distribution": _distribution,
     "leniency": _leniency,
     "goal-alignment": _goal_alignment,
     "participation": _participation,
+    "guidance": _guidance,
 }
 
 
@@ -144,9 +157,11 @@ def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
 
 # The .csv route is declared first: `{name}` alone would also match "completion.csv".
 @router.get("/{cycle_id}/reports/{name}.csv")
-def report_csv(cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department") -> Response:
+def report_csv(
+    cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department", stage: Stage = "before"
+) -> Response:
     """A report as CSV (UTF-8 with BOM so spreadsheets show Chinese names; one header row)."""
-    report = _run(session, cycle_id, name, by)
+    report = _run(session, cycle_id, name, by, stage)
     header, rows = TABLES[name](report)
     filename = f"cycle-{cycle_id}-{name}.csv"
     return Response(
@@ -157,6 +172,8 @@ def report_csv(cycle_id: int, name: str, session: SessionDep, _actor: ReaderPers
 
 
 @router.get("/{cycle_id}/reports/{name}")
-def report(cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department") -> dict:
+def report(
+    cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department", stage: Stage = "before"
+) -> dict:
     """A cycle report: completion, distribution (`by` department|manager), leniency, goal-alignment, participation."""
-    return _run(session, cycle_id, name, by)
+    return _run(session, cycle_id, name, by, stage)

@@ -97,7 +97,7 @@ def submission(_w: dict) -> dict:
     return {"json": {"data": GOOD_CHECKIN}}
 
 
-REPORTS = ("completion", "distribution", "leniency", "goal-alignment", "participation")
+REPORTS = ("completion", "distribution", "leniency", "goal-alignment", "participation", "guidance")
 TASK, INSTANCE, CYCLE = "/api/tasks/{task_id}", "/api/instances/{instance_id}", "/api/cycles/{cycle_id}"
 TABLE = [
     # Signing in needs no token; a stale one in the header does not matter.
@@ -127,6 +127,7 @@ TABLE = [
     row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="leniency"),
     row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="goal-alignment"),
     row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="participation"),
+    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="guidance"),
     row(
         "GET", CYCLE + "/reports/{name}", rule(403, hr=404, auditor=404, admin=404), cycle_id=UNKNOWN, name="completion"
     ),
@@ -135,6 +136,7 @@ TABLE = [
     row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="leniency"),
     row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="goal-alignment"),
     row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="participation"),
+    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="guidance"),
     row("GET", "/api/tasks", EVERYONE),  # everyone has an inbox, possibly empty
     row("GET", TASK, rule(404, employee=200, **SEE_ALL), task_id="task"),
     row("GET", TASK, rule(404), task_id=UNKNOWN),

@@ -19,7 +19,7 @@ from tests.workflows.test_annual_paths import _to_release
 
 AUDITOR = "auditor@initech.test"
 EVIL = '=HYPERLINK("http://evil.test","click")'
-NAMES = ("completion", "distribution", "leniency", "goal-alignment", "participation")
+NAMES = ("completion", "distribution", "leniency", "goal-alignment", "participation", "guidance")
 
 
 @pytest.fixture
@@ -121,3 +121,15 @@ def test_no_report_names_a_rater_or_quotes_a_comment(client, session):
     assert json.loads(blobs[0])["by_phase"]  # the reports are not empty
     for secret in [*PEERS, "peer0", "Peer 0", "Peer 1", "Helpful always", "Plan further ahead", "rebuild trust"]:
         assert secret not in text, secret
+
+
+def test_guidance_report_compares_each_group_with_the_cycle_guidance(client, world):
+    h, base = world["headers"][f.HR], f"/api/cycles/{world['cycle']}/reports/guidance"
+    body = client.get(f"{base}?by=department&stage=after", headers=h).json()
+    assert body["stage"] == "after" and [b["band"] for b in body["overall"]["bands"]] == ["top", "middle", "bottom"]
+    assert sum(b["count"] for b in body["overall"]["bands"]) == body["overall"]["n"] > 0
+    assert all(isinstance(b["move"], int) for g in body["groups"] for b in g["bands"])
+    assert client.get(f"{base}?stage=sideways", headers=h).status_code == 422
+    rows = rows_of(client.get(f"{base}.csv", headers=h))
+    assert rows[0] == ["group", "band", "count", "share", "target", "allowed_min", "allowed_max", "move"]
+    assert [r[1] for r in rows[1:4]] == ["top", "middle", "bottom"]
