@@ -155,7 +155,46 @@ def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-# The .csv route is declared first: `{name}` alone would also match "completion.csv".
+def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
+    """One sheet, bold frozen header; every text cell stored as text (never evaluated as a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for row in rows:
+        sheet.append([safe_cell(v) for v in row])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/{cycle_id}/reports/{name}.xlsx")
+def report_xlsx(
+    cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department", stage: Stage = "before"
+) -> Response:
+    """A report as an Excel workbook."""
+    header, rows = TABLES[name](_run(session, cycle_id, name, by, stage))
+    filename = f"cycle-{cycle_id}-{name}.xlsx"
+    return Response(
+        to_xlsx(name, header, rows),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# The .csv and .xlsx routes are declared first: `{name}` alone would also match "completion.csv".
 @router.get("/{cycle_id}/reports/{name}.csv")
 def report_csv(
     cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department", stage: Stage = "before"

@@ -137,6 +137,7 @@ TABLE = [
     row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="goal-alignment"),
     row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="participation"),
     row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="guidance"),
+    row("GET", CYCLE + "/reports/{name}.xlsx", READERS, cycle_id="cycle", name="distribution"),
     row("GET", "/api/tasks", EVERYONE),  # everyone has an inbox, possibly empty
     row("GET", TASK, rule(404, employee=200, **SEE_ALL), task_id="task"),
     row("GET", TASK, rule(404), task_id=UNKNOWN),

@@ -133,3 +133,22 @@ def test_guidance_report_compares_each_group_with_the_cycle_guidance(client, wor
     rows = rows_of(client.get(f"{base}.csv", headers=h))
     assert rows[0] == ["group", "band", "count", "share", "target", "allowed_min", "allowed_max", "move"]
     assert [r[1] for r in rows[1:4]] == ["top", "middle", "bottom"]
+
+
+def test_xlsx_opens_with_the_same_table_and_no_formulas(client, world):
+    import io
+
+    from openpyxl import load_workbook
+
+    h, base = world["headers"][AUDITOR], f"/api/cycles/{world['cycle']}/reports"
+    r = client.get(f"{base}/distribution.xlsx?by=manager", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    table = [[c.value for c in row] for row in sheet.iter_rows()]
+    csv_rows = rows_of(client.get(f"{base}/distribution.csv?by=manager", headers=h))
+    assert [str(v) if v is not None else "" for v in table[0]] == csv_rows[0]
+    assert len(table) == len(csv_rows)
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert (
+        client.get(f"{base}/distribution.xlsx", headers=world["headers"]["designer1@initech.test"]).status_code == 403
+    )
