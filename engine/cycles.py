@@ -108,12 +108,22 @@ def preflight(session: Session, *, cycle_id: int) -> dict[str, Any]:
     people = _population(session, cycle.participants)
     used = cycle.definition.lanes or []
     problems: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
     load: dict[str, int] = {}
+    uses_hr = any(lanes.norm(lane) == lanes.HR for lane in used)
     for person in people:
         lane_map = lanes.freeze(session, person, cycle.settings or {})
         found = lanes.problems_for(lane_map, used)
         if found:
             problems.append({"email": person.email, "name": person.name, "problems": found})
+        elif uses_hr and not (person.hr_partner and person.hr_partner.active):
+            warnings.append(
+                {
+                    "email": person.email,
+                    "name": person.name,
+                    "warnings": ["no HR partner: the HR admins will share the HR steps"],
+                }
+            )
         for lane in used:
             for email in lane_map.get(lanes.norm(lane), []):
                 if email != person.email:
@@ -123,6 +133,7 @@ def preflight(session: Session, *, cycle_id: int) -> dict[str, Any]:
         "population": len(people),
         "ready": len(people) - len(problems),
         "problems": problems,
+        "warnings": warnings,
         "load": [{"email": e, "reviews": n} for e, n in sorted(load.items(), key=lambda x: -x[1])],
     }
 

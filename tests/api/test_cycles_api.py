@@ -58,6 +58,7 @@ def test_preflight_names_who_would_be_blocked_and_the_load_per_reviewer(client, 
     # the only HR admin is never asked to handle her own review
     assert "lane 'HR': has no HR partner, and no other HR admin can take it" in problems["people@initech.test"]
     assert {"email": "design.lead@initech.test", "reviews": 2} in report["load"]
+    assert report["warnings"] == []  # everyone else has an active HR partner
     r = client.post(f"/api/cycles/{cycle}/launch", headers=hr)
     assert r.status_code == 202
     status = client.get(f"/api/cycles/{cycle}", headers=hr).json()
@@ -70,3 +71,23 @@ def test_release_moves_only_reviews_waiting_for_it(client, session):
     cycle = f.launched(session, f.deploy(session), ["designer1@initech.test"])
     r = client.post(f"/api/cycles/{cycle.id}/release", headers=hr)
     assert r.status_code == 200 and r.json() == {"cycle_id": cycle.id, "released": 0, "not_waiting": 1, "failed": []}
+
+
+def test_preflight_warns_when_hr_admins_stand_in_for_a_missing_hr_partner(client, session):
+    hr = _setup(client, session)
+    f.people.import_csv(
+        session,
+        data=(
+            f.ORG.splitlines()[0] + "\nB09,徐静,xu@initech.test,design.lead@initech.test,Design,Designer,zh-CN,\n"
+        ).encode(),
+        actor="test",
+    )
+    cycle = client.post(
+        "/api/cycles",
+        headers=hr,
+        json={"name": "Q4", "definition": "quarterly_checkin", "participants": {"departments": ["Design"]}},
+    ).json()["id"]
+    report = client.post(f"/api/cycles/{cycle}/preflight", headers=hr).json()
+    assert report["problems"] == []
+    assert [(w["email"], w["name"]) for w in report["warnings"]] == [("xu@initech.test", "徐静")]
+    assert "HR admins" in report["warnings"][0]["warnings"][0]
