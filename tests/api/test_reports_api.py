@@ -17,6 +17,8 @@ from tests.engine.test_reports import seed_cycle
 from tests.workflows.steps import PEERS
 from tests.workflows.test_annual_paths import _to_release
 
+pytestmark = pytest.mark.both_dbs
+
 AUDITOR = "auditor@initech.test"
 EVIL = '=HYPERLINK("http://evil.test","click")'
 NAMES = ("completion", "distribution", "leniency", "goal-alignment", "participation", "guidance")

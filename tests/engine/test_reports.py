@@ -13,6 +13,8 @@ from engine.models import Cycle, Instance, Person, ReviewRecord, Task
 from tests import factories as f
 from tests.workflows.steps import EMPLOYEE, GOALS, LEAD, PEERS, SETTINGS, act, deploy_shipped, ratings
 
+pytestmark = pytest.mark.both_dbs
+
 OTHER = "designer2@initech.test"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
