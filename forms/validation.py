@@ -110,6 +110,22 @@ def validate(schema: dict[str, Any], data: Any) -> list[dict[str, str]]:
                     )
                 )
             continue
+        forbidden = (
+            err.validator_value.get("required")
+            if err.validator == "not" and isinstance(err.validator_value, dict)
+            else None
+        )
+        if isinstance(forbidden, list):  # "this field must stay empty for the choice made" (if/else + not/required)
+            for name in forbidden:
+                errors.append(
+                    field_error(
+                        _path([*err.absolute_path, name]),
+                        "Please leave this empty for the choice you made.",
+                        "按你的选择，此项请留空。",
+                        "not",
+                    )
+                )
+            continue
         en, zh = _messages(err)
         errors.append(field_error(_path(err.absolute_path), en, zh, str(err.validator)))
     return errors

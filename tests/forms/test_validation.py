@@ -49,3 +49,17 @@ def test_schema_check_explains_what_is_wrong():
     assert "object" in check_schema({"type": "array"})
     assert "not a valid JSON Schema" in check_schema({"type": "object", "properties": {"x": {"type": "nope"}}})
     assert check_schema(["not a schema"]) is not None
+
+
+def test_a_field_that_must_stay_empty_for_a_choice_is_named():
+    schema = {
+        "type": "object",
+        "properties": {"outcome": {"type": "string"}, "changed": {"type": "integer"}},
+        "if": {"properties": {"outcome": {"const": "changed"}}, "required": ["outcome"]},
+        "then": {"required": ["changed"]},
+        "else": {"not": {"required": ["changed"]}},
+    }
+    [error] = validate(schema, {"outcome": "upheld", "changed": 4})
+    assert (error["path"], error["code"]) == ("changed", "not") and "empty" in error["message"]
+    assert paths(validate(schema, {"outcome": "changed"})) == ["changed"]
+    assert validate(schema, {"outcome": "upheld"}) == []
