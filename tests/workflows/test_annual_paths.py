@@ -120,8 +120,6 @@ def test_a_manager_under_review_gets_upward_feedback_from_each_direct_report(ses
     act(session, ceo, "approve_goals", {"goal_decision": "approve"})
     act(session, LEAD, "nominate_peers", {"nominees": ["people@initech.test", *PEERS[:2]]})
     act(session, ceo, "approve_peers", {"peers": ["people@initech.test", *PEERS[:2]]})
-    for email in ["people@initech.test", *PEERS[:2]]:  # peers first, then upward feedback
-        act(session, email, "give_peer_feedback", {"declined": True, "decline_reason": "Too little overlap"})
     reports = ["designer1@initech.test", "designer2@initech.test", *PEERS]
     for email in reports:
         assert "give_upward_feedback" in open_names(session, email)
@@ -133,6 +131,9 @@ def test_a_manager_under_review_gets_upward_feedback_from_each_direct_report(ses
             "give_upward_feedback",
             {"declined": False, "rating": 4, "strengths": text, "improvements": "More one-to-ones please"},
         )
+    # direct reports answered before any peer did: the two perspectives run side by side
+    for email in ["people@initech.test", *PEERS[:2]]:
+        act(session, email, "give_peer_feedback", {"declined": True, "decline_reason": "Too little overlap"})
     act(
         session,
         LEAD,
