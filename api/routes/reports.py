@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import ReaderPerson, SessionDep
-from engine import guidance, reports
+from engine import guidance, nine_box, reports
 from engine.errors import NotFound
 
 router = APIRouter(prefix="/api/cycles", tags=["reports"])
@@ -30,6 +30,7 @@ def _run(session: Session, cycle_id: int, name: str, by: str, stage: Stage = "be
         "goal-alignment": lambda: reports.goal_alignment(session, cycle_id),
         "participation": lambda: reports.participation_360(session, cycle_id),
         "guidance": lambda: guidance.report(session, cycle_id, by=by, stage=stage),
+        "nine-box": lambda: nine_box.report(session, cycle_id, stage=stage),
     }
     if name not in runners:
         known = sorted(runners)
@@ -127,6 +128,17 @@ def _guidance(r: dict[str, Any]) -> Table:
     return header, rows
 
 
+def _nine_box(r: dict[str, Any]) -> Table:
+    header = ["performance", "potential", "name", "email", "department", "rating"]
+    rows = [
+        [c["performance"], c["potential"], p["name"], p["email"], p["department"], p["rating"]]
+        for c in r["cells"]
+        for p in c["people"]
+    ]
+    rows += [["not yet rated", "", p.get("name"), p.get("email"), p.get("department"), ""] for p in r["not_yet_rated"]]
+    return header, rows
+
+
 TABLES: dict[str, Callable[[dict[str, Any]], Table]] = {
     "completion": _completion,
     "distribution": _distribution,
@@ -134,6 +146,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], Table]] = {
     "goal-alignment": _goal_alignment,
     "participation": _participation,
     "guidance": _guidance,
+    "nine-box": _nine_box,
 }
 
 

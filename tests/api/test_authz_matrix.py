@@ -97,7 +97,7 @@ def submission(_w: dict) -> dict:
     return {"json": {"data": GOOD_CHECKIN}}
 
 
-REPORTS = ("completion", "distribution", "leniency", "goal-alignment", "participation", "guidance")
+REPORTS = ("completion", "distribution", "leniency", "goal-alignment", "participation", "guidance", "nine-box")
 TASK, INSTANCE, CYCLE = "/api/tasks/{task_id}", "/api/instances/{instance_id}", "/api/cycles/{cycle_id}"
 TABLE = [
     # Signing in needs no token; a stale one in the header does not matter.
@@ -128,6 +128,7 @@ TABLE = [
     row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="goal-alignment"),
     row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="participation"),
     row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="guidance"),
+    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="nine-box"),
     row(
         "GET", CYCLE + "/reports/{name}", rule(403, hr=404, auditor=404, admin=404), cycle_id=UNKNOWN, name="completion"
     ),

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.both_dbs
 
 AUDITOR = "auditor@initech.test"
 EVIL = '=HYPERLINK("http://evil.test","click")'
-NAMES = ("completion", "distribution", "leniency", "goal-alignment", "participation", "guidance")
+NAMES = ("completion", "distribution", "leniency", "goal-alignment", "participation", "guidance", "nine-box")
 
 
 @pytest.fixture
