@@ -96,7 +96,7 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
                 )
             )
     if problems:
-        raise DefinitionInvalid(spiff._summary(problems), errors=problems)
+        raise DefinitionInvalid(spiff.problems_summary(problems), errors=problems)
     if parsed.has_scripts and not roles_of(actor) & {"designer", "admin"}:
         raise Forbidden("This diagram contains script tasks; deploying scripts needs the designer role.")
     if not roles_of(actor) & {"designer", "admin", "hr_admin"}:

@@ -89,9 +89,3 @@ def _start_worker() -> None:
 
     _worker = threading.Thread(target=loop, name="reviewflow-jobs", daemon=True)
     _worker.start()
-
-
-def drain() -> None:
-    """Wait until the in-process worker has run everything queued so far."""
-    if _mode == "thread":
-        _queue.join()

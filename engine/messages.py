@@ -33,7 +33,7 @@ def deliver(session: Session, *, instance_id: int, message: str, payload: dict[s
         refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
         events = [Event("message.delivered", {"message": message, "payload": payload}, **refs)]
         events += transition_events(instance, before, spiff.snapshot(wf))
-        _new, projected = project(session, instance, wf)
+        projected = project(session, instance, wf)
         audit.append(session, actor=actor, events=events + projected)
         return True
 

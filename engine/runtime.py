@@ -75,7 +75,7 @@ def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: st
         )
     ]
     events += transition_events(instance, {}, spiff.snapshot(wf))
-    _new, projected = project(session, instance, wf)
+    projected = project(session, instance, wf)
     audit.append(session, actor=actor, events=events + projected)
     return instance
 
@@ -119,7 +119,7 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
             Event("task.completed", {"name": task.name, "title": task.title, "data": data}, task_id=task.id, **refs)
         ]
         events += transition_events(instance, before, spiff.snapshot(wf))
-        _new, projected = project(session, instance, wf)
+        projected = project(session, instance, wf)
         audit.append(session, actor=actor.email, events=events + projected)
         session.flush()
         return list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
@@ -202,8 +202,8 @@ def transition_events(instance: Instance, before: dict, after: dict) -> list[Eve
     ]
 
 
-def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], list[Event]]:
-    """Bring the inbox, timer and outbox rows of `instance` in line with the workflow; return new tasks and events."""
+def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
+    """Bring the inbox, timer and outbox rows of `instance` in line with the workflow; return the audit events."""
     refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
     ready = {rt.spiff_id: rt for rt in spiff.ready_tasks(wf)}
     open_rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
@@ -213,7 +213,6 @@ def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], 
             row.status = "cancelled"
             events.append(Event("task.cancelled", {"name": row.name}, task_id=row.id, **refs))
     known = {row.spiff_id for row in open_rows}
-    new_tasks = []
     for sid, rt in ready.items():
         if sid in known:
             continue
@@ -227,7 +226,8 @@ def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], 
         secret = definitions.confidential(session, instance.definition_id)
         hidden = set(secret) | definitions.private_fields(session, instance.definition_id)
         visible = {k: v for k, v in rt.data.items() if k not in hidden}
-        computed = {"feedback_summary": feedback.summary(rt.data, secret)}
+        wants_summary = "feedback_summary" in (schema.get("x-context") or [])
+        computed = {"feedback_summary": feedback.summary(rt.data, secret)} if wants_summary else {}
         task = Task(
             instance_id=instance.id,
             spiff_id=sid,
@@ -265,7 +265,6 @@ def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], 
                 **refs,
             )
         )
-        new_tasks.append(task)
     session.execute(delete(Timer).where(Timer.instance_id == instance.id))
     for sid, element, due in spiff.waiting_timers(wf):
         session.add(Timer(instance_id=instance.id, spiff_id=sid, name=element, run_at=due))
@@ -274,6 +273,4 @@ def project(session: Session, instance: Instance, wf: Any) -> tuple[list[Task], 
     else:
         instance.status = "running" if ready else "waiting"
     session.flush()
-    for task in new_tasks:
-        session.refresh(task)
-    return new_tasks, events
+    return events

@@ -150,7 +150,7 @@ def parse_files(files: list[tuple[str, bytes]], *, check: bool = True) -> Parsed
                 for reason in sandbox.check(source.strip() if mode == "eval" else source, mode=mode):
                     problems.append(_problem(name, element, line, f"Refused {kind}: {reason}."))
     if problems:
-        raise DefinitionInvalid(_summary(problems), errors=problems)
+        raise DefinitionInvalid(problems_summary(problems), errors=problems)
 
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
@@ -188,7 +188,7 @@ def parse_files(files: list[tuple[str, bytes]], *, check: bool = True) -> Parsed
     return parsed
 
 
-def _summary(problems: list[dict[str, Any]]) -> str:
+def problems_summary(problems: list[dict[str, Any]]) -> str:
     first = problems[0]
     where = ", ".join(str(x) for x in (first.get("file"), first.get("element")) if x)
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -199,7 +199,7 @@ def _validation_error(exc: ValidationException) -> DefinitionInvalid:
     message = str(exc.args[0]) if exc.args else str(exc)
     line = exc.line_number if isinstance(exc.line_number, int) else None
     problem = _problem(exc.file_name or None, exc.id or None, line, message)
-    return DefinitionInvalid(_summary([problem]), errors=[problem])
+    return DefinitionInvalid(problems_summary([problem]), errors=[problem])
 
 
 def _top_level_process(parser: SpiffBpmnParser, trees: list[tuple[str, Any]]) -> str:

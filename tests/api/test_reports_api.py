@@ -14,8 +14,7 @@ from engine import accounts
 from engine.models import Person, ReviewRecord
 from tests import factories as f
 from tests.engine.test_reports import seed_cycle
-from tests.workflows.steps import PEERS
-from tests.workflows.test_annual_paths import _to_release
+from tests.workflows.steps import PEERS, drive_to_release
 
 pytestmark = pytest.mark.both_dbs
 
@@ -102,7 +101,7 @@ def test_only_readers_get_reports(client, world):
 
 
 def test_no_report_names_a_rater_or_quotes_a_comment(client, session):
-    cycle = _to_release(session, overall=2)  # two peers answered with comments; a third was nominated
+    cycle = drive_to_release(session, overall=2)  # two peers answered with comments; a third was nominated
     h = f.token(session, f.HR)
     base = f"/api/cycles/{cycle.id}/reports"
     part = client.get(f"{base}/participation", headers=h).json()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import nine_box
-from tests.workflows.steps import EMPLOYEE, HR, act
-from tests.workflows.test_annual_paths import _release, _to_release
+from tests.workflows.steps import EMPLOYEE, HR, act, drive_to_release, release
 
 pytestmark = pytest.mark.both_dbs
 
@@ -19,11 +18,11 @@ def cell_of(report: dict, email: str) -> tuple[str, str] | None:
 
 
 def test_a_changed_appeal_moves_the_person_in_the_after_view_only(session):
-    cycle = _to_release(session, overall=2)  # the manager rated 2 with potential "medium"
+    cycle = drive_to_release(session, overall=2)  # the manager rated 2 with potential "medium"
     before = nine_box.report(session, cycle.id)
     assert cell_of(before, EMPLOYEE) == ("low", "medium")
     assert sum(c["count"] for c in before["cells"]) == 1 and before["not_yet_rated"] == []
-    _release(session, cycle)
+    release(session, cycle)
     act(
         session,
         EMPLOYEE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import definitions, demo, runtime, spiff, views
+from engine import definitions, demo, messages, runtime, spiff, views
 from engine.models import Definition, Instance
 from tests import factories as f
 
@@ -76,3 +76,56 @@ def open_names(session, email: str) -> list[str]:
     session.rollback()
     session.expire_all()
     return sorted(t["name"] for t in views.list_tasks(session, actor=f.people.by_email(session, email), status="open"))
+
+
+SUMMARY = "Needs to rebuild trust with the team before taking on more."
+
+
+def drive_to_release(session, overall: int):
+    """An annual review for EMPLOYEE up to the manager's rating `overall`; 2 of 3 threshold peers answered."""
+    f.org(session, extra_peers=3)
+    settings = {**SETTINGS, "nominations": {"min": 2, "max": 8}}
+    cycle = f.launched(session, deploy_shipped(session, "annual_review"), [EMPLOYEE], settings=settings)
+    act(session, EMPLOYEE, "draft_goals", {"goals": GOALS})
+    act(session, LEAD, "approve_goals", {"goal_decision": "approve"})
+    act(session, EMPLOYEE, "nominate_peers", {"nominees": PEERS})
+    act(session, LEAD, "approve_peers", {"peers": PEERS[:2]})  # the manager removes one nominee
+    for peer in PEERS[:2]:
+        act(
+            session,
+            peer,
+            "give_peer_feedback",
+            {"declined": False, "rating": 3, "strengths": "Helpful always", "improvements": "Plan further ahead"},
+        )
+    act(
+        session,
+        EMPLOYEE,
+        "self_assessment",
+        {
+            "self_goal_ratings": ratings(3, 3),
+            "self_competency_ratings": ratings(4, 3, "example"),
+            "self_overall": 3,
+            "self_summary": "A hard year, and I kept going.",
+        },
+    )
+    shown = act(
+        session,
+        LEAD,
+        "manager_assessment",
+        {
+            "manager_goal_ratings": ratings(3, overall),
+            "manager_competency_ratings": ratings(4, overall),
+            "manager_overall": overall,
+            "potential": "medium",
+            "manager_summary": SUMMARY,
+        },
+    )
+    assert shown["context"]["feedback_summary"] == {"peer": {"hidden": True}}  # 2 answers < threshold 3
+    return cycle
+
+
+def release(session, cycle) -> None:
+    """HR releases the cycle's results; exactly one review was waiting."""
+    session.rollback()
+    result = messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
+    assert result["released"] == 1

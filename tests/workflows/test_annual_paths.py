@@ -7,63 +7,28 @@ import json
 
 import pytest
 
-from engine import messages, views
+from engine import views
 from tests import factories as f
-from tests.workflows.steps import EMPLOYEE, GOALS, HR, LEAD, PEERS, SETTINGS, act, deploy_shipped, open_names, ratings
-
-SUMMARY = "Needs to rebuild trust with the team before taking on more."
-
-
-def _to_release(session, overall: int):
-    f.org(session, extra_peers=3)
-    settings = {**SETTINGS, "nominations": {"min": 2, "max": 8}}
-    cycle = f.launched(session, deploy_shipped(session, "annual_review"), [EMPLOYEE], settings=settings)
-    act(session, EMPLOYEE, "draft_goals", {"goals": GOALS})
-    act(session, LEAD, "approve_goals", {"goal_decision": "approve"})
-    act(session, EMPLOYEE, "nominate_peers", {"nominees": PEERS})
-    act(session, LEAD, "approve_peers", {"peers": PEERS[:2]})  # the manager removes one nominee
-    for peer in PEERS[:2]:
-        act(
-            session,
-            peer,
-            "give_peer_feedback",
-            {"declined": False, "rating": 3, "strengths": "Helpful always", "improvements": "Plan further ahead"},
-        )
-    act(
-        session,
-        EMPLOYEE,
-        "self_assessment",
-        {
-            "self_goal_ratings": ratings(3, 3),
-            "self_competency_ratings": ratings(4, 3, "example"),
-            "self_overall": 3,
-            "self_summary": "A hard year, and I kept going.",
-        },
-    )
-    shown = act(
-        session,
-        LEAD,
-        "manager_assessment",
-        {
-            "manager_goal_ratings": ratings(3, overall),
-            "manager_competency_ratings": ratings(4, overall),
-            "manager_overall": overall,
-            "potential": "medium",
-            "manager_summary": SUMMARY,
-        },
-    )
-    assert shown["context"]["feedback_summary"] == {"peer": {"hidden": True}}  # 2 answers < threshold 3
-    return cycle
-
-
-def _release(session, cycle) -> None:
-    session.rollback()
-    result = messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
-    assert result["released"] == 1
+from tests.workflows.steps import (
+    EMPLOYEE,
+    GOALS,
+    HR,
+    LEAD,
+    PEERS,
+    SETTINGS,
+    SUMMARY,
+    act,
+    deploy_shipped,
+    drive_to_release,
+    open_names,
+    open_task,
+    ratings,
+    release,
+)
 
 
 def test_before_release_the_employee_sees_nothing_of_the_manager_review(session):
-    _to_release(session, overall=4)
+    drive_to_release(session, overall=4)
     me = f.people.by_email(session, EMPLOYEE)
     seen = [
         views.task_detail(session, actor=me, task_id=t["id"]) for t in views.list_tasks(session, actor=me, status="all")
@@ -75,8 +40,8 @@ def test_before_release_the_employee_sees_nothing_of_the_manager_review(session)
 
 
 def test_low_rating_routes_to_an_improvement_plan_with_hr(session):
-    cycle = _to_release(session, overall=2)
-    _release(session, cycle)
+    cycle = drive_to_release(session, overall=2)
+    release(session, cycle)
     act(session, EMPLOYEE, "acknowledge_results", {"ack_decision": "acknowledge"})
     pip = act(
         session,
@@ -95,8 +60,8 @@ def test_low_rating_routes_to_an_improvement_plan_with_hr(session):
 
 @pytest.mark.parametrize("outcome,expect_pip", [("changed", False), ("upheld", True)])
 def test_an_appeal_that_changes_the_rating_changes_the_path(session, outcome, expect_pip):
-    cycle = _to_release(session, overall=2)
-    _release(session, cycle)
+    cycle = drive_to_release(session, overall=2)
+    release(session, cycle)
     act(
         session,
         EMPLOYEE,
@@ -145,13 +110,7 @@ def test_a_manager_under_review_gets_upward_feedback_from_each_direct_report(ses
             "self_summary": "I grew the team and shipped the system.",
         },
     )
-    summary = open_task_context(session, ceo, "manager_assessment")["feedback_summary"]
+    summary = open_task(session, ceo, "manager_assessment")["context"]["feedback_summary"]
     assert summary["peer"] == {"hidden": True}  # everyone declined
     assert summary["direct_report"]["count"] == 5
     assert summary["direct_report"]["comments"]["strengths"] == sorted(texts, key=str.casefold)
-
-
-def open_task_context(session, email: str, name: str) -> dict:
-    from tests.workflows.steps import open_task
-
-    return open_task(session, email, name)["context"]
