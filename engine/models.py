@@ -122,7 +122,9 @@ class Instance(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"), index=True)
-    subject_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    # a person's review has a subject; a cycle-level process (calibration) has none (NULLs never collide in the key)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="review")  # review | calibration
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
     status: Mapped[str] = mapped_column(String(20), default="running")
     state: Mapped[str] = mapped_column(Text, default="")
@@ -135,8 +137,31 @@ class Instance(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    subject: Mapped[Person] = relationship()
+    subject: Mapped[Person | None] = relationship()
     definition: Mapped[Definition] = relationship()
+
+
+class CalibrationGroup(Base):
+    """People of one cycle calibrated together by a committee and a facilitator, in a cycle-level instance."""
+
+    __tablename__ = "calibration_group"
+    __table_args__ = (UniqueConstraint("cycle_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    selector: Mapped[dict[str, Any]] = mapped_column(
+        Json
+    )  # {"department": ...} | {"subtree": email} | {"people": [...]}
+    facilitator_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    committee: Mapped[list[int]] = mapped_column(Json, default=list)  # person ids
+    members: Mapped[list[int]] = mapped_column(Json, default=list)  # person ids, frozen when the group is created
+    status: Mapped[str] = mapped_column(String(20), default="waiting")  # waiting, open, locked
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Task(Base):

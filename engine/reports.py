@@ -29,14 +29,17 @@ class _Cycle:
     def __init__(self, session: Session, cycle_id: int) -> None:
         self.cycle = cycles.get_cycle(session, cycle_id)  # NotFound for an unknown cycle
         self.session, self.cycle_id = session, cycle_id
-        self.instances = {i.id: i for i in session.scalars(select(Instance).where(Instance.cycle_id == cycle_id))}
-        subject_ids = {i.subject_id for i in self.instances.values()}
+        self.instances = {
+            i.id: i
+            for i in session.scalars(select(Instance).where(Instance.cycle_id == cycle_id, Instance.kind == "review"))
+        }
+        subject_ids = {i.subject_id for i in self.instances.values() if i.subject_id is not None}
         self.people = _people(session, subject_ids)
         self.people.update(_people(session, {p.manager_id for p in self.people.values() if p.manager_id} - subject_ids))
 
     def subject(self, instance_id: int) -> Person | None:
         instance = self.instances.get(instance_id)
-        return self.people.get(instance.subject_id) if instance else None
+        return self.people.get(instance.subject_id) if instance and instance.subject_id else None
 
     def department(self, subject: Person | None) -> str:
         return (subject.department if subject else None) or NO_DEPARTMENT

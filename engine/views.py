@@ -51,8 +51,8 @@ def list_tasks(session: Session, *, actor: Person, status: str) -> list[dict[str
     if status != "all":
         q = q.where(Task.status == status)
     tasks = list(session.scalars(q))
-    subjects = _subjects(session, {t.instance.subject_id for t in tasks})
-    return [task_summary(t, subjects.get(t.instance.subject_id)) for t in tasks]
+    subjects = _subjects(session, {t.instance.subject_id for t in tasks if t.instance.subject_id is not None})
+    return [task_summary(t, subjects.get(t.instance.subject_id or 0)) for t in tasks]
 
 
 def _subjects(session: Session, ids: set[int]) -> dict[int, Person]:
