@@ -1,10 +1,10 @@
-"""The FastAPI application: JSON API under /api (OpenAPI at /docs)."""
+"""The FastAPI application: JSON API under /api (OpenAPI at /docs), web pages at / (api/web)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, web
 from api.limits import BodySizeLimit
 from api.routes import auth, cycles, definitions, instances, people, reports, tasks
 from engine.settings import get_settings
@@ -26,4 +26,5 @@ def create_app() -> FastAPI:
         """Liveness probe (no authentication)."""
         return {"ok": True}
 
+    web.install(app)
     return app

@@ -66,6 +66,9 @@ def seed(session: Session) -> dict[str, Any]:
     accounts.create_account(session, email=hr.email, roles=["hr_admin"], password=PASSWORD, actor=ACTOR)
     accounts.create_account(session, email=ceo.email, roles=["admin", "designer"], password=PASSWORD, actor=ACTOR)
     accounts.create_account(session, email="auditor@acme.test", roles=["auditor"], password=PASSWORD, actor=ACTOR)
+    for person in org:  # every participant can sign in to the web pages with the demo password
+        if person.account is None or not person.account.password_hash:
+            accounts.create_account(session, email=person.email, roles=[], password=PASSWORD, actor=ACTOR)
     deploy_shipped(session, hr)
     cycle = session.scalar(select(Cycle).where(Cycle.name == CYCLE_NAME))
     if cycle is None:

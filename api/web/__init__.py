@@ -1,0 +1,67 @@
+"""HTML pages for every role, mounted at `/` beside the JSON API (which stays under /api).
+
+`install(app)` adds the page routers, the static files and error handling that answers pages with pages: not
+signed in -> the login page; a refused or unknown page -> a kind 403/404 page; /api keeps its JSON errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.web import audit_pages, hr_pages, participant_pages, session
+from api.web.render import page
+from engine import errors as e
+
+STATIC = Path(__file__).parent / "static"
+API_PREFIXES = ("/api", "/docs", "/openapi.json", "/redoc", "/healthz")
+
+
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith(API_PREFIXES)
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in (request.headers.get("accept") or "") or request.url.path.endswith((".xml", ".json"))
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (participant_pages, hr_pages, audit_pages):
+        app.include_router(module.router)
+    json_domain = app.exception_handlers[e.ReviewflowError]
+    json_http = app.exception_handlers[StarletteHTTPException]
+
+    async def login_required(request: Request, _exc: Exception) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET" or wants_json(request):
+            return JSONResponse({"error": "unauthorized", "detail": "Sign in again."}, status_code=401)
+        return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
+
+    async def domain(request: Request, exc: Exception) -> Response:
+        if not is_page(request) or wants_json(request):
+            return await json_domain(request, exc)  # type: ignore[misc]
+        assert isinstance(exc, e.ReviewflowError)
+        status = 403 if isinstance(exc, e.Forbidden) else 404 if isinstance(exc, e.NotFound) else 400
+        if isinstance(exc, e.Conflict):
+            status = 409
+        return error_page(request, status, exc.detail)
+
+    async def http(request: Request, exc: Exception) -> Response:
+        if not is_page(request) or wants_json(request):
+            return await json_http(request, exc)  # type: ignore[misc]
+        assert isinstance(exc, StarletteHTTPException)
+        return error_page(request, exc.status_code, str(exc.detail))
+
+    app.add_exception_handler(session.LoginRequired, login_required)
+    app.add_exception_handler(e.ReviewflowError, domain)
+    app.add_exception_handler(StarletteHTTPException, http)
+
+
+def error_page(request: Request, status: int, detail: str) -> Response:
+    return page(request, "error.html", status_code=status, status=status, detail=detail)

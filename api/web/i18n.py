@@ -1,0 +1,90 @@
+"""Page language: zh-CN or en. A chosen language (cookie) wins, then the person's locale, then the browser's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+
+from engine import clock
+
+LANGS = ("en", "zh-CN")
+COOKIE = "rf_lang"
+
+
+def locale_for(request: Request, person_locale: str | None = None) -> str:
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGS:
+        return chosen
+    if person_locale in LANGS:
+        return str(person_locale)
+    accept = (request.headers.get("accept-language") or "").lower()
+    return "zh-CN" if accept.startswith("zh") else "en"
+
+
+class Text:
+    """Template helpers bound to one locale: `t(en, zh)`, schema labels, dates, i18n dicts."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self.zh = locale == "zh-CN"
+
+    def t(self, en: str, zh: str) -> str:
+        return zh if self.zh else en
+
+    def label(self, node: Any, key: str = "title") -> str:
+        """`title`/`description` of a schema node in this locale (x-i18n), falling back to English."""
+        if not isinstance(node, dict):
+            return ""
+        local = ((node.get("x-i18n") or {}).get(self.locale) or {}).get(key)
+        return str(local if local else node.get(key) or "")
+
+    def pick(self, value: Any) -> Any:
+        """An `{"en": ..., "zh-CN": ...}` dict becomes the text for this locale; anything else is returned as is."""
+        if isinstance(value, dict) and ("en" in value or "zh-CN" in value) and len(value) <= 2:
+            return value.get(self.locale) or value.get("en") or value.get("zh-CN")
+        return value
+
+    def error(self, err: dict[str, Any]) -> str:
+        return str((err.get("message_zh") if self.zh else None) or err.get("message") or "")
+
+    def when(self, value: Any, with_time: bool = True) -> str:
+        if not value:
+            return ""
+        at = datetime.fromisoformat(value) if isinstance(value, str) else value
+        at = clock.as_utc(at) or at
+        return at.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
+
+
+# Labels for the read-only values forms show (`x-context`), by task-data path.
+CONTEXT_LABELS: dict[str, tuple[str, str]] = {
+    "appeal_outcome": ("Outcome of the review request", "复核结果"),
+    "appeal_reason": ("Why a review was requested", "申请复核的理由"),
+    "appeal_response": ("HR's response", "HR 的答复"),
+    "calibration_view": ("Calibration", "校准"),
+    "changed_overall": ("Corrected overall rating", "更正后的整体评分"),
+    "development_goals": ("Development goals", "发展目标"),
+    "feedback_summary": ("360 feedback summary", "360 反馈汇总"),
+    "final_score": ("Final score", "最终得分"),
+    "goal_feedback": ("Note from your manager", "经理的意见"),
+    "goals": ("Agreed goals", "已商定的目标"),
+    "idp_comment": ("Manager's comment on the plan", "经理对计划的意见"),
+    "manager_overall": ("Manager's overall rating", "经理给出的整体评分"),
+    "manager_summary": ("Manager's summary", "经理的总结"),
+    "nominees": ("Colleagues nominated", "提名的同事"),
+    "objectives": ("Objectives", "改进目标"),
+    "review_date": ("Review date", "复查日期"),
+    "self_competency_ratings": ("Self-ratings of competencies", "能力自评"),
+    "self_goal_ratings": ("Self-ratings of goals", "目标自评"),
+    "self_overall": ("Overall self-rating", "整体自评"),
+    "self_summary": ("Self-review summary", "自评总结"),
+    "settings.company_goals": ("Company goals", "公司目标"),
+    "settings.competencies": ("Competencies", "能力项"),
+    "support": ("Support offered", "提供的支持"),
+}
+
+
+def context_label(text: Text, path: str) -> str:
+    en, zh = CONTEXT_LABELS.get(path, (path.replace("settings.", "").replace("_", " ").capitalize(), ""))
+    return text.t(en, zh or en)

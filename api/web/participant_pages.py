@@ -1,0 +1,158 @@
+"""Pages everyone signed in uses: sign in/out, language, inbox, a task's form (draft, submit), own results."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from api.deps import SessionDep
+from api.web import formkit, session
+from api.web.i18n import COOKIE as LANG_COOKIE
+from api.web.i18n import LANGS
+from api.web.render import page
+from api.web.session import CSRF, WebPerson
+from engine import accounts, browse, clock, runtime, views
+from engine.errors import Conflict, FormInvalid, Unauthorized, WorkflowFailed
+from engine.settings import get_settings
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path: never send a person to another site after signing in."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.get("/")
+def home(person: WebPerson) -> RedirectResponse:
+    """Start page: the inbox."""
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    """Sign-in form."""
+    return page(request, "login.html", next=_safe_next(next), email="", error=None)
+
+
+@router.post("/login", dependencies=[CSRF])
+async def login(request: Request, db: SessionDep) -> Response:
+    """Check email and password; start a session."""
+    form = await request.form()
+    email, password = str(form.get("email") or ""), str(form.get("password") or "")
+    target = _safe_next(str(form.get("next") or "/"))
+    try:
+        token = accounts.login(db, email=email, password=password, hours=get_settings().token_hours)
+    except Unauthorized:
+        return page(request, "login.html", status_code=401, next=target, email=email, error=True)
+    response = RedirectResponse(target, status_code=303)
+    session.start(response, request, token)
+    return response
+
+
+@router.post("/logout", dependencies=[CSRF])
+def logout() -> Response:
+    """End the session."""
+    response = RedirectResponse("/login", status_code=303)
+    session.end(response)
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str = "/") -> Response:
+    """Remember the chosen page language in a cookie."""
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if code in LANGS:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    return response
+
+
+@router.get("/inbox")
+def inbox(request: Request, db: SessionDep, person: WebPerson) -> Response:
+    """Open tasks, soonest due first."""
+    tasks = views.list_tasks(db, actor=person, status="open")
+    now = clock.now().isoformat()
+    for t in tasks:
+        t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
+    tasks.sort(key=lambda t: (t["due_at"] is None, t["due_at"] or "", t["id"]))
+    done = views.list_tasks(db, actor=person, status="completed")[-10:][::-1]
+    return page(request, "inbox.html", tasks=tasks, done=done, flash=request.query_params.get("done"))
+
+
+def _task_page(
+    request: Request,
+    db: SessionDep,
+    person: Any,
+    task_id: int,
+    *,
+    data: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    notice: str | None = None,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    view = views.task_detail(db, actor=person, task_id=task_id)
+    schema = view["form"]["schema"]
+    values = data if data is not None else (view["data"] or {})
+    if view["status"] != "open":
+        values = view.get("submitted") or {}
+    needs_people = any(
+        isinstance(p, dict) and (p.get("x-person") or (p.get("items") or {}).get("format") == "email")
+        for p in (schema.get("properties") or {}).values()
+    )
+    return page(
+        request,
+        "task.html",
+        status_code=status_code,
+        task=view,
+        schema=schema,
+        values=values,
+        context=view.get("context") or {},
+        errors=errors or [],
+        errors_at=formkit.errors_by_path(errors or []),
+        notice=notice,
+        problem=problem,
+        people=browse.directory(db) if needs_people and view["can_complete"] else [],
+        formkit=formkit,
+    )
+
+
+@router.get("/tasks/{task_id}")
+def task_page(task_id: int, request: Request, db: SessionDep, person: WebPerson) -> Response:
+    """A task's form (or, once done, what was submitted)."""
+    return _task_page(request, db, person, task_id, notice=request.query_params.get("saved"))
+
+
+@router.post("/tasks/{task_id}", dependencies=[CSRF])
+async def task_post(task_id: int, request: Request, db: SessionDep, person: WebPerson) -> Response:
+    """Save a draft or submit; errors come back inline with everything typed kept."""
+    view = views.task_detail(db, actor=person, task_id=task_id)
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    data = formkit.parse(view["form"]["schema"], fields, view.get("context") or {})
+    if form.get("action") == "draft":
+        runtime.save_draft(db, task_id=task_id, actor=person, data=data)
+        return RedirectResponse(f"/tasks/{task_id}?saved=1", status_code=303)
+    try:
+        runtime.complete_task(db, task_id=task_id, actor=person, data=data)
+    except FormInvalid as exc:
+        db.rollback()
+        return _task_page(request, db, person, task_id, data=data, errors=exc.errors, status_code=422)
+    except (WorkflowFailed, Conflict) as exc:
+        db.rollback()
+        return _task_page(request, db, person, task_id, data=data, problem=exc.detail, status_code=409)
+    return RedirectResponse(f"/inbox?done={task_id}", status_code=303)
+
+
+@router.get("/results")
+def my_results(request: Request, db: SessionDep, person: WebPerson) -> Response:
+    """The person's own released results and whether they acknowledged them."""
+    return page(request, "results.html", results=browse.my_results(db, person=person))

@@ -1,0 +1,63 @@
+"""Jinja2 templates (autoescape on) with the page context every template needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from api.web import formkit, session
+from api.web.i18n import Text, context_label, locale_for
+from engine.accounts import roles_of
+from engine.models import Person
+
+HERE = Path(__file__).parent
+env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html", "xml"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.globals.update(kind=formkit.kind, option_value=formkit.option_value, field_id=formkit.field_id)
+
+
+def _tojson(value: Any) -> Markup:
+    """JSON safe inside <script> and HTML attributes."""
+    text = json.dumps(value, ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    return Markup(text)
+
+
+env.filters["tojson"] = _tojson
+env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def page(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+    person: Person | None = ctx.pop("person", None) or getattr(request.state, "person", None)
+    text = Text(locale_for(request, person.locale if person else None))
+    roles = roles_of(person)
+    html = env.get_template(template).render(
+        request=request,
+        person=person,
+        roles=roles,
+        is_hr=bool(roles & {"hr_admin", "admin"}),
+        is_reader=bool(roles & {"hr_admin", "auditor", "admin"}),
+        is_deployer=bool(roles & {"hr_admin", "designer", "admin"}),
+        can_read_definitions=bool(roles & {"hr_admin", "designer", "auditor", "admin"}),
+        csrf=session.csrf_token(request),
+        csrf_field=session.CSRF_FIELD,
+        tr=text,
+        ctx_label=lambda key: context_label(text, key),
+        t=text.t,
+        lang=text.locale,
+        path=request.url.path,
+        **ctx,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    session.persist_if_changed(request, response)
+    return response

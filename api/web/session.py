@@ -1,0 +1,147 @@
+"""Page sessions: a signed, HttpOnly cookie holding a login token (from `accounts.login`) and a CSRF secret.
+
+The cookie is `base64(json).hmac` signed with REVIEWFLOW_SECRET_KEY; the token inside is the same bearer token the
+API accepts, so expiry and deactivation are checked by `accounts.person_for_token` exactly as for the API.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.responses import Response
+
+from api.deps import SessionDep
+from engine import accounts
+from engine.errors import Forbidden, Unauthorized
+from engine.models import Person
+from engine.settings import get_settings
+
+COOKIE = "rf_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+class LoginRequired(Exception):
+    """Not signed in (or the session expired): pages answer with a redirect to the login page."""
+
+
+def _key() -> bytes:
+    return hashlib.sha256(b"reviewflow-web:" + get_settings().secret_key.get_secret_value().encode()).digest()
+
+
+def _sign(raw: bytes) -> str:
+    return hmac.new(_key(), raw, hashlib.sha256).hexdigest()
+
+
+def encode(data: dict[str, Any]) -> str:
+    raw = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())
+    return raw.decode() + "." + _sign(raw)
+
+
+def decode(value: str | None) -> dict[str, Any] | None:
+    if not value or "." not in value:
+        return None
+    raw, signature = value.rsplit(".", 1)
+    if not hmac.compare_digest(_sign(raw.encode()), signature):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read(request: Request) -> dict[str, Any]:
+    """The session of this request (possibly empty, never None); cached on the request."""
+    if "rf_session" not in request.state._state:
+        request.state.rf_session = decode(request.cookies.get(COOKIE)) or {}
+    return request.state.rf_session
+
+
+def start(response: Response, request: Request, token: str) -> None:
+    """Sign in: a fresh CSRF secret with the login token."""
+    data = {"token": token, "csrf": secrets.token_urlsafe(24)}
+    request.state.rf_session = data
+    _set(response, request, data)
+
+
+def _set(response: Response, request: Request, data: dict[str, Any]) -> None:
+    response.set_cookie(
+        COOKIE,
+        encode(data),
+        max_age=get_settings().token_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def end(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/")
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF secret of this browser; an anonymous visitor (the login form) gets one in a cookie too."""
+    data = read(request)
+    if not data.get("csrf"):
+        data["csrf"] = secrets.token_urlsafe(24)
+        request.state.rf_session_dirty = True
+    return str(data["csrf"])
+
+
+def persist_if_changed(request: Request, response: Response) -> None:
+    if getattr(request.state, "rf_session_dirty", False):
+        _set(response, request, read(request))
+
+
+def page_person(request: Request, session: SessionDep) -> Person:
+    token = read(request).get("token")
+    if not token:
+        raise LoginRequired()
+    try:
+        person = accounts.person_for_token(session, str(token))
+    except Unauthorized as exc:
+        raise LoginRequired() from exc
+    request.state.person = person
+    return person
+
+
+WebPerson = Annotated[Person, Depends(page_person)]
+
+
+async def check_csrf(request: Request) -> None:
+    """Every state-changing request carries the session's CSRF secret (form field or header)."""
+    expected = read(request).get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+        raise Forbidden("This form has expired or did not come from Reviewflow. Reload the page and try again.")
+
+
+CSRF = Depends(check_csrf)
+
+
+def web_require(*roles: str) -> Callable[[Person], Person]:
+    def check(person: WebPerson) -> Person:
+        if not accounts.roles_of(person) & set(roles):
+            raise Forbidden(f"This page needs one of the roles: {', '.join(roles)}.")
+        return person
+
+    return check
+
+
+WebHR = Annotated[Person, Depends(web_require("hr_admin", "admin"))]
+WebReader = Annotated[Person, Depends(web_require("hr_admin", "auditor", "admin"))]
+WebDeployer = Annotated[Person, Depends(web_require("hr_admin", "designer", "admin"))]
+WebDefinitionReader = Annotated[Person, Depends(web_require("hr_admin", "designer", "auditor", "admin"))]
