@@ -27,7 +27,9 @@ def is_page(request: Request) -> bool:
 
 
 def wants_json(request: Request) -> bool:
-    return "application/json" in (request.headers.get("accept") or "") or request.url.path.endswith((".xml", ".json"))
+    return "application/json" in (request.headers.get("accept") or "") or request.url.path.endswith(
+        (".xml", ".json", ".csv")
+    )
 
 
 def install(app: FastAPI) -> None:

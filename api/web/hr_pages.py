@@ -16,7 +16,6 @@ from api.web.i18n import Text, locale_for
 from api.web.render import page
 from api.web.session import CSRF, WebDefinitionReader, WebDeployer, WebHR, WebReader
 from engine import bpmn_check, browse, cycles, definitions, demo, people, reports
-from engine.accounts import roles_of
 from engine.errors import DefinitionInvalid, InvalidInput, NotFound, TooLarge
 
 router = APIRouter(include_in_schema=False)
@@ -212,7 +211,7 @@ async def cycle_create(request: Request, db: SessionDep, person: WebHR) -> Respo
 def _dashboard(request: Request, db: SessionDep, cycle_id: int, **extra: Any) -> Response:
     cycle = cycles.get_cycle(db, cycle_id)
     counts = cycles.counts(db, cycle_id)
-    person = request.state.person
+    person = request.state.viewer
     text = Text(locale_for(request, person.locale))
     completion = reports.completion(db, cycle_id)
     distribution = reports.distribution(db, cycle_id)
@@ -247,7 +246,7 @@ def _dashboard(request: Request, db: SessionDep, cycle_id: int, **extra: Any) ->
             text.t("Overall ratings", "整体评分分布"),
         ),
         instances=browse.instances(db, cycle_id=cycle_id),
-        can_manage=bool(roles_of(person) & {"hr_admin", "admin"}),
+        can_manage=bool(person.roles & {"hr_admin", "admin"}),
         **extra,
     )
 

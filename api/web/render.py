@@ -13,8 +13,7 @@ from markupsafe import Markup
 
 from api.web import formkit, session
 from api.web.i18n import Text, context_label, locale_for
-from engine.accounts import roles_of
-from engine.models import Person
+from api.web.session import Viewer
 
 HERE = Path(__file__).parent
 env = Environment(
@@ -38,9 +37,9 @@ env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, inde
 
 
 def page(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
-    person: Person | None = ctx.pop("person", None) or getattr(request.state, "person", None)
+    person: Viewer | None = getattr(request.state, "viewer", None)
     text = Text(locale_for(request, person.locale if person else None))
-    roles = roles_of(person)
+    roles = set(person.roles) if person else set()
     html = env.get_template(template).render(
         request=request,
         person=person,

@@ -12,6 +12,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -26,6 +27,16 @@ from engine.settings import get_settings
 COOKIE = "rf_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking at a page, copied out of the database session (error pages render after it closed)."""
+
+    name: str
+    email: str
+    locale: str
+    roles: frozenset[str]
 
 
 class LoginRequired(Exception):
@@ -110,7 +121,7 @@ def page_person(request: Request, session: SessionDep) -> Person:
         person = accounts.person_for_token(session, str(token))
     except Unauthorized as exc:
         raise LoginRequired() from exc
-    request.state.person = person
+    request.state.viewer = Viewer(person.name, person.email, person.locale, frozenset(accounts.roles_of(person)))
     return person
 
 

@@ -1,0 +1,238 @@
+"""The role x page authorization matrix: every web route, every kind of visitor, one expected outcome each.
+
+A page route without a row fails `test_every_page_route_has_a_row`, so no page ships without a policy. Outcomes:
+"login" = redirected to the sign-in page (not signed in); a number = that status. Pages follow the API's rules:
+403 for a role that may not use the page, 404 for a task that is not yours (it does not even admit it exists).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.web import is_page
+from engine import accounts
+from tests import factories as f
+
+EMPLOYEE, OTHER, MANAGER = "designer1@initech.test", "designer2@initech.test", "design.lead@initech.test"
+AUDITOR, ADMIN = "auditor@initech.test", "admin@initech.test"
+PASSWORD = "Page-pass-123"
+CALLERS = {
+    "anon": None,
+    "employee": EMPLOYEE,  # the subject, with the open task
+    "other": OTHER,  # a peer with a review of their own
+    "manager": MANAGER,  # no task in the subject's review yet
+    "hr": f.HR,
+    "designer": f.DESIGNER,
+    "auditor": AUDITOR,
+    "admin": ADMIN,
+}
+SIGNED_IN = [c for c in CALLERS if c != "anon"]
+
+
+def rule(default: Any, **special: Any) -> dict[str, Any]:
+    """Anonymous visitors are sent to sign in (GET) or refused with 401 (POST); the others as named."""
+    out = dict.fromkeys(CALLERS, default)
+    out.update({"anon": "login", **special})
+    return out
+
+
+EVERYONE = rule(200)
+READERS = rule(403, hr=200, auditor=200, admin=200)
+HR_ONLY = rule(403, hr=200, admin=200)
+DEPLOYERS = rule(403, hr=200, designer=200, admin=200)
+DEFINITION_READERS = rule(403, hr=200, designer=200, auditor=200, admin=200)
+
+
+@dataclass
+class Row:
+    method: str
+    route: str
+    expect: dict[str, Any]
+    ids: dict[str, str] = field(default_factory=dict)
+    body: Any = None  # world -> request kwargs (the CSRF token is added for POSTs)
+    query: str = ""
+
+
+def post(expect: dict[str, Any]) -> dict[str, Any]:
+    """POSTs by an anonymous visitor (with a valid anonymous CSRF token) are refused with 401, not redirected."""
+    return {**expect, "anon": 401}
+
+
+def data(expect: dict[str, Any]) -> dict[str, Any]:
+    """Data the pages' scripts fetch (.xml, .json, .csv) answer an anonymous caller 401, not a redirect."""
+    return {**expect, "anon": 401}
+
+
+def checkin_xml(w: dict) -> dict:
+    return {"json": {"source": {"key": w["key"], "version": 1}, "xml": w["xml"]}}
+
+
+TABLE = [
+    Row("GET", "/", rule(303)),
+    Row("GET", "/login", rule(200, anon=200)),
+    Row("POST", "/login", rule(303, anon=303), body=lambda w: {"data": {"email": f.HR, "password": PASSWORD}}),
+    Row("GET", "/lang/{code}", rule(303, anon=303), ids={"code": "zh-CN"}),
+    Row("GET", "/inbox", EVERYONE),
+    Row("GET", "/results", EVERYONE),
+    Row("GET", "/tasks/{task_id}", rule(404, employee=200, hr=200, auditor=200, admin=200), ids={"task_id": "task"}),
+    Row("GET", "/definitions", DEFINITION_READERS),
+    Row(
+        "GET",
+        "/definitions/{key}/versions/{version}/diagram.xml",
+        data(DEFINITION_READERS),
+        {"key": "key", "version": "1"},
+    ),
+    Row("GET", "/modeler", DEPLOYERS, query="?key=quarterly_checkin&version=1"),
+    Row("GET", "/people", HR_ONLY),
+    Row("GET", "/cycles", READERS),
+    Row("GET", "/cycles/new", HR_ONLY),
+    Row("GET", "/cycles/{cycle_id}", READERS, ids={"cycle_id": "cycle"}),
+    Row("GET", "/cycles/{cycle_id}/progress.json", data(READERS), ids={"cycle_id": "cycle"}),
+    Row("GET", "/audit", READERS),
+    Row("GET", "/instances/{instance_id}", READERS, ids={"instance_id": "instance"}),
+    Row("GET", "/instances/{instance_id}/diagram.xml", data(READERS), ids={"instance_id": "instance"}),
+    Row("GET", "/instances/{instance_id}/events.json", data(READERS), ids={"instance_id": "instance"}),
+    Row("GET", "/instances/{instance_id}/events.csv", data(READERS), ids={"instance_id": "instance"}),
+    # Writes last, so they cannot hide a refusal above. A draft: only the assignee; readers are refused openly.
+    Row(
+        "POST",
+        "/tasks/{task_id}",
+        post(rule(404, employee=303, hr=403, auditor=403, admin=403)),
+        ids={"task_id": "task"},
+        body=lambda w: {"data": {"action": "draft", "progress": "half-way"}},
+    ),
+    Row("POST", "/modeler/deploy", post(DEPLOYERS), body=checkin_xml),  # identical files: 200, nothing new
+    Row(
+        "POST",
+        "/people",
+        post(HR_ONLY),
+        body=lambda w: {"files": {"file": ("org.csv", f.ORG.encode(), "text/csv")}},
+    ),
+    Row(
+        "POST",
+        "/cycles",
+        post(rule(403, hr=303, admin=303)),
+        body=lambda w: {"data": {"name": "Page cycle", "definition": w["key"], "mode": "emails", "emails": OTHER}},
+    ),
+    Row("POST", "/cycles/{cycle_id}/preflight", post(HR_ONLY), ids={"cycle_id": "cycle"}),
+    Row("POST", "/cycles/{cycle_id}/launch", post(rule(403, hr=303, admin=303)), ids={"cycle_id": "cycle"}),
+    Row("POST", "/logout", rule(303, anon=303)),
+]
+
+
+def page_routes() -> set[tuple[str, str]]:
+    app = create_app()
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        routes: list[Any] = list(iter_route_contexts(app.routes))
+    except ImportError:  # pragma: no cover - older FastAPI flattens app.routes itself
+        routes = list(app.routes)
+
+    class _Req:  # `is_page` looks at the URL path only
+        def __init__(self, path: str) -> None:
+            self.url = type("U", (), {"path": path})()
+
+    found = {
+        (m, r.path)
+        for r in routes
+        for m in (getattr(r, "methods", None) or ())
+        if m != "HEAD" and is_page(_Req(r.path)) and not r.path.startswith("/static")  # type: ignore[arg-type]
+    }
+    assert len(found) >= 20, f"route discovery found only {sorted(found)}"
+    return found
+
+
+def test_every_page_route_has_a_row():
+    in_table = {(row.method, row.route) for row in TABLE}
+    served = page_routes()
+    assert sorted(served - in_table) == [], "page routes without a policy row in this matrix"
+    assert sorted(in_table - served) == [], "rows for page routes the app no longer serves"
+
+
+FORM_PAGES = {"/modeler", "/cycles/new", "/people"}  # pages that exist only to change something
+
+
+def test_the_table_keeps_the_global_rules():
+    for row in TABLE:
+        assert set(row.expect) == set(CALLERS), row.route
+        if row.route in ("/login", "/logout", "/lang/{code}"):
+            continue
+        assert row.expect["anon"] in ("login", 401), f"{row.route}: anonymous visitors sign in first"
+        if row.method == "POST" or row.route in FORM_PAGES:
+            assert row.expect["auditor"] in (403, 404), f"{row.route}: the auditor changes nothing"
+        else:
+            assert row.expect["auditor"] in (200, 303), f"{row.route}: the auditor reads everything"
+
+
+def csrf_of(client: TestClient, path: str = "/login") -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert match, "every page with a form carries a CSRF token"
+    return match.group(1)
+
+
+def signed_in(app: Any, email: str | None) -> TestClient:
+    client = TestClient(app)
+    token = csrf_of(client)
+    if email:
+        r = client.post(
+            "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+        )
+        assert r.status_code == 303, (email, r.text[:300])
+    return client
+
+
+def build_world(session: Any) -> dict[str, Any]:
+    f.org(session)
+    for email, roles in ((AUDITOR, ["auditor"]), (ADMIN, ["admin"])):
+        accounts.create_account(session, email=email, roles=roles, password=None, actor="test")
+    for email in [e for e in CALLERS.values() if e]:
+        accounts.create_account(session, email=email, roles=[], password=PASSWORD, actor="test")
+    definition = f.deploy(session)
+    cycle = f.launched(session, definition, [EMPLOYEE, OTHER])
+    [task] = [t for t in cycle_tasks(session) if t["subject"]["email"] == EMPLOYEE]
+    xml = next(fl.content for fl in definition.files if fl.kind == "bpmn")
+    return {"key": definition.key, "cycle": cycle.id, "task": task["id"], "instance": task["instance_id"], "xml": xml}
+
+
+def cycle_tasks(session: Any) -> list[dict[str, Any]]:
+    from engine import views
+
+    person = f.people.by_email(session, EMPLOYEE)
+    return views.list_tasks(session, actor=person, status="open")
+
+
+def outcome(response: Any) -> Any:
+    if response.status_code == 303 and response.headers["location"].startswith("/login?next="):
+        return "login"
+    return response.status_code
+
+
+def test_each_visitor_gets_the_expected_outcome(db_engine, session):
+    world = build_world(session)
+    app = create_app()
+    clients = {caller: signed_in(app, email) for caller, email in CALLERS.items()}
+    mismatches = []
+    for row in TABLE:
+        path = row.route.format(**{k: world.get(v, v) for k, v in row.ids.items()}) + row.query
+        for caller in sorted(CALLERS, key=lambda c: 200 <= (row.expect[c] if row.expect[c] != "login" else 0) < 400):
+            client = clients[caller]
+            kwargs = row.body(world) if row.body else {}
+            if row.method == "POST":
+                token = csrf_of(client, "/login")
+                if "json" in kwargs:
+                    kwargs["headers"] = {"X-CSRF-Token": token}
+                else:
+                    kwargs["data"] = {**kwargs.get("data", {}), "csrf_token": token}
+            r = client.request(row.method, path, follow_redirects=False, **kwargs)
+            got = outcome(r)
+            if got != row.expect[caller]:
+                mismatches.append((row.method, path, caller, row.expect[caller], got, r.text[:200]))
+            if row.route == "/login" and row.method == "POST":
+                clients[caller] = signed_in(app, CALLERS[caller])  # signing in as HR replaced the session
+    assert mismatches == [], "\n".join(map(str, mismatches))
