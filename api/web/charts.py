@@ -7,26 +7,31 @@ from markupsafe import Markup, escape
 COLOURS = {"done": "#1f7a4a", "open": "#2457c5", "overdue": "#b3261e", "before": "#9aa7bd", "after": "#2457c5"}
 
 
+def text_width(text: str) -> float:
+    """Rough width in px at 13px: CJK characters are about twice as wide as Latin ones."""
+    return sum(13.0 if ord(c) >= 0x2E80 else 7.5 for c in text)
+
+
 def stacked_bars(rows: list[tuple[str, dict[str, int]]], keys: list[tuple[str, str]], title: str) -> Markup:
     """One bar per row, segments per key (`(key, legend label)`), counts written at the bar's end."""
     if not rows:
         return Markup("")
-    label_w, bar_w, row_h = 190, 420, 26
+    label_w, bar_w, row_h = 130, 270, 26
     top = 28
     height = top + row_h * len(rows) + 8
     biggest = max(sum(values.get(k, 0) for k, _ in keys) for _, values in rows) or 1
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {label_w + bar_w + 80} {height}" width="100%" '
+        f'<svg class="chart" role="img" viewBox="0 0 {label_w + bar_w + 50} {height}" width="100%" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
     x: float = label_w
     for key, legend in keys:
         parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{COLOURS.get(key, "#777")}"/>')
         parts.append(f'<text x="{x + 16}" y="16">{escape(legend)}</text>')
-        x += 16 + 9 * len(legend) + 24
+        x += 16 + text_width(legend) + 16
     for i, (label, values) in enumerate(rows):
         y = top + i * row_h
-        short = label if len(label) <= 26 else label[:25] + "…"
+        short = label if len(label) <= 18 else label[:17] + "…"
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end"><title>{escape(label)}</title>'
             f"{escape(short)}</text>"

@@ -88,3 +88,21 @@ CONTEXT_LABELS: dict[str, tuple[str, str]] = {
 def context_label(text: Text, path: str) -> str:
     en, zh = CONTEXT_LABELS.get(path, (path.replace("settings.", "").replace("_", " ").capitalize(), ""))
     return text.t(en, zh or en)
+
+
+STATUSES: dict[str, tuple[str, str]] = {
+    "draft": ("Draft", "草稿"),
+    "launching": ("Launching", "发起中"),
+    "active": ("Active", "进行中"),
+    "closed": ("Closed", "已结束"),
+    "running": ("In progress", "进行中"),
+    "waiting": ("Waiting", "等待中"),
+    "completed": ("Completed", "已完成"),
+    "failed": ("Failed", "失败"),
+    "suspended": ("Suspended", "已暂停"),
+}
+
+
+def status_label(text: Text, status: str) -> str:
+    en, zh = STATUSES.get(status, (status, status))
+    return text.t(en, zh)

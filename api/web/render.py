@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from api.web import formkit, session
-from api.web.i18n import Text, context_label, locale_for
+from api.web.i18n import Text, context_label, locale_for, status_label
 from api.web.session import Viewer
 
 HERE = Path(__file__).parent
@@ -52,6 +52,7 @@ def page(request: Request, template: str, status_code: int = 200, **ctx: Any) ->
         csrf_field=session.CSRF_FIELD,
         tr=text,
         ctx_label=lambda key: context_label(text, key),
+        status_text=lambda value: status_label(text, value),
         t=text.t,
         lang=text.locale,
         path=request.url.path,

@@ -93,7 +93,7 @@ def test_auditor_sees_the_path_a_completed_review_took(new_page: Any, live_serve
     page.goto("/audit")
     expect(page.locator("#verify")).to_contain_text("intact")
     page.locator(f"#instances tr[data-instance='{live_server['completed_instance']}'] a").click()
-    expect(page.locator("#instance-status")).to_have_text("completed")
+    expect(page.locator("#instance-status")).to_have_text("Completed")
     expect(page.locator("#canvas[data-ready=true]")).to_be_visible()
     for element in ("self_review", "manager_review", "acknowledge"):
         expect(page.locator(f".djs-element.path-taken[data-element-id={element}]")).to_have_count(1)
@@ -104,3 +104,26 @@ def test_auditor_sees_the_path_a_completed_review_took(new_page: Any, live_serve
     shot(page, "auditor-instance")
     # Readers read: no form to submit anywhere on the page.
     expect(page.locator("form button[type=submit]:not(.link)")).to_have_count(0)
+
+
+def test_hr_creates_checks_and_launches_a_cycle(new_page: Any, live_server: dict[str, Any]) -> None:
+    page = new_page(locale="en-GB")
+    sign_in(page, HR, live_server["password"])
+    page.goto("/cycles/new")
+    page.click("button.primary")  # nothing filled in: the problem is named, the form stays
+    expect(page.locator("[role=alert]")).to_contain_text("name")
+    page.fill("#name", "Design mid-year / 设计部年中评估")
+    page.select_option("#definition", "simple_review")
+    page.check("input[name=mode][value=departments]")
+    page.check("input[name=departments][value=Design]")
+    shot(page, "hr-cycle-new")
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r"/cycles/\d+$"))
+    expect(page.locator("#cycle-status")).to_have_attribute("data-status", "draft")
+    page.get_by_role("button", name="Check before launch").click()
+    expect(page.locator("#preflight")).to_contain_text("3 / 3 ready to launch")
+    page.get_by_role("button", name="Launch now").click()
+    expect(page.locator("#cycle-status")).to_have_text("Active")
+    expect(page.locator("#instances tbody tr")).to_have_count(3)
+    expect(page.locator("svg.chart").first).to_be_visible()
+    shot(page, "hr-cycle-dashboard")
