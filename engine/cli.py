@@ -261,6 +261,7 @@ def demo(
     base = f"http://{host}:{port}"
     out.print(f"\n[bold]Reviewflow demo[/bold] — cycle {info['cycle_id']} launched for {info['population']} people.")
     out.print(f"API docs: {base}/docs")
+    out.print(f"Web pages: {base}/  (sign in with any demo email; password [bold]{info['password']}[/bold])")
     out.print(f"Web login password for every account below: [bold]{info['password']}[/bold]")
     out.print("Ready-to-use bearer tokens (valid 7 days):")
     for who, email, token in info["logins"]:

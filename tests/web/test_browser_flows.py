@@ -8,7 +8,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.web.conftest import shot, sign_in
-from tests.web.world import AUDITOR, EMPLOYEE, HR
+from tests.web.world import AUDITOR, EMPLOYEE, HR, LEAD
 
 
 def test_employee_fixes_an_error_and_submits_the_self_review(new_page: Any, live_server: dict[str, Any]) -> None:
@@ -127,3 +127,28 @@ def test_hr_creates_checks_and_launches_a_cycle(new_page: Any, live_server: dict
     expect(page.locator("#instances tbody tr")).to_have_count(3)
     expect(page.locator("svg.chart").first).to_be_visible()
     shot(page, "hr-cycle-dashboard")
+
+
+def test_goals_form_rows_context_and_a_rule_across_rows(new_page: Any, live_server: dict[str, Any]) -> None:
+    page = new_page(locale="en-GB")
+    sign_in(page, LEAD, live_server["password"])  # 孔亮 reads Chinese
+    page.locator("#inbox li a").first.click()
+    expect(page.locator(".context")).to_contain_text("新增 30 家企业客户")  # company goals shown for reference
+    for i in range(3):
+        if i:
+            page.click("[data-add-row]")
+        page.fill(f"[name='goals/{i}/title']", f"目标 {i + 1}")
+        page.fill(f"[name='goals/{i}/description']", "把新员工入职流程做完")
+        page.fill(f"[name='goals/{i}/metric']", "完成率")
+        page.fill(f"[name='goals/{i}/target']", "90%")
+        page.fill(f"[name='goals/{i}/due_date']", "2026-12-31")
+        page.fill(f"[name='goals/{i}/weight']", "30")
+    page.select_option("[name='goals/0/aligned_to']", "CG1")
+    page.click("button[value=submit]")
+    expect(page.locator("#form-errors")).to_be_visible()  # 30 + 30 + 30 is not 100
+    expect(page.locator("[name='goals/2/title']")).to_have_value("目标 3")
+    expect(page.locator("[name='goals/0/aligned_to']")).to_have_value("CG1")
+    shot(page, "manager-goals-error")
+    page.fill("[name='goals/2/weight']", "40")
+    page.click("button[value=submit]")
+    page.wait_for_url(re.compile(r"/inbox\?done="))

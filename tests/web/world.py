@@ -50,5 +50,16 @@ def build(session: Session) -> dict[str, Any]:
     _complete(session, LEAD, "manager_review", MANAGER)
     _complete(session, DONE, "acknowledge", {"agree": True, "comment": "Thank you / 谢谢"})
     session.rollback()
+    annual = definitions.deploy(session, actor=hr, files=demo.shipped_files(demo.WORKFLOWS / "annual_review.bpmn"))[0]
+    goals_cycle = cycles.create_cycle(
+        session,
+        actor=hr,
+        name="Annual review",
+        definition=annual.key,
+        participants={"emails": [LEAD]},
+        settings={"company_goals": demo.SETTINGS["company_goals"]},
+    )
+    cycles.launch(session, actor=hr, cycle_id=goals_cycle.id)
+    session.rollback()
     [done] = views.list_tasks(session, actor=people[LEAD], status="completed")
     return {"cycle_id": cycle.id, "completed_instance": done["instance_id"], "password": PASSWORD}
