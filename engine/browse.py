@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, definitions
 from engine.models import Cycle, Definition, Instance, Person, Task, TaskAssignee
 from engine.people import person_ref
 
@@ -92,6 +92,7 @@ def my_results(session: Session, *, person: Person) -> list[dict[str, Any]]:
                 "cycle": cycle.name if cycle else None,
                 "context": task.context or {},
                 "submitted": task.submitted,
+                "schema": definitions.form_file(session, task.instance.definition_id, task.form) or {},
                 "created_at": _iso(task.created_at),
                 "completed_at": _iso(task.completed_at),
             }

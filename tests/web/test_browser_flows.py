@@ -8,7 +8,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.web.conftest import shot, sign_in
-from tests.web.world import AUDITOR, EMPLOYEE, HR, LEAD
+from tests.web.world import AUDITOR, DONE, EMPLOYEE, HR, LEAD
 
 
 def test_employee_fixes_an_error_and_submits_the_self_review(new_page: Any, live_server: dict[str, Any]) -> None:
@@ -152,3 +152,12 @@ def test_goals_form_rows_context_and_a_rule_across_rows(new_page: Any, live_serv
     page.fill("[name='goals/2/weight']", "40")
     page.click("button[value=submit]")
     page.wait_for_url(re.compile(r"/inbox\?done="))
+
+
+def test_an_employee_finds_their_acknowledged_results(new_page: Any, live_server: dict[str, Any]) -> None:
+    page = new_page(locale="en-GB")
+    sign_in(page, DONE, live_server["password"])  # Jonas Berg, whose review ran to the end
+    page.get_by_role("link", name="My results").click()
+    expect(page.locator(".card", has_text="Review 2026")).to_contain_text("Acknowledged")
+    expect(page.locator(".card", has_text="Review 2026")).to_contain_text("Thank you / 谢谢")
+    shot(page, "employee-results")

@@ -201,3 +201,19 @@ def test_pages_follow_the_persons_language_and_the_switch(world):
     assert "我的待办" in client.get("/inbox").text
     client.get("/lang/en?next=/inbox")
     assert "My tasks" in client.get("/inbox").text
+
+
+def test_hr_imports_people_and_sees_each_rows_problem(world):
+    client = sign_in(world["app"], f.HR)
+    token = token_in(client.get("/people").text)
+    csv = (
+        f.ORG + "B06,王芳,wang.fang@initech.test,design.lead@initech.test,Design,Designer,zh-CN,\nB07,No Email,,,,,,\n"
+    )
+    r = client.post("/people", data={"csrf_token": token}, files={"file": ("org.csv", csv.encode(), "text/csv")})
+    assert r.status_code == 200
+    result = re.search(r'id="import-result">(.*?)</div>', r.text, re.S)
+    assert result
+    assert "Created 1" in result.group(1)
+    assert "Row" in result.group(1) and "email" in result.group(1).lower()  # the row without an email is named
+    empty = client.post("/people", data={"csrf_token": token})
+    assert empty.status_code == 422 and "Choose a CSV file first." in empty.text
