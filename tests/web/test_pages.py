@@ -217,3 +217,25 @@ def test_hr_imports_people_and_sees_each_rows_problem(world):
     assert "Row" in result.group(1) and "email" in result.group(1).lower()  # the row without an email is named
     empty = client.post("/people", data={"csrf_token": token})
     assert empty.status_code == 422 and "Choose a CSV file first." in empty.text
+
+
+def test_the_inbox_shows_due_dates_and_an_overdue_badge(world, session):
+    from datetime import timedelta
+
+    from engine import clock
+
+    task = session.get(Task, world["task"])
+    task.due_at = clock.now() - timedelta(days=1)
+    session.commit()
+    html = sign_in(world["app"], EMPLOYEE).get("/inbox").text
+    item = re.search(rf'<li class="task overdue" data-task-id="{world["task"]}">(.*?)</li>', html, re.S)
+    assert item, "the overdue task is marked"
+    assert "Overdue" in item.group(1) and "Due " + task.due_at.strftime("%Y-%m-%d") in item.group(1)
+
+
+def test_the_api_docs_and_health_check_are_still_served(world):
+    client = TestClient(world["app"])
+    assert client.get("/healthz").json() == {"ok": True}
+    assert client.get("/docs").status_code == 200
+    assert client.get("/api/tasks").status_code == 401  # the API keeps its JSON errors
+    assert client.get("/api/tasks").json()["error"] == "unauthorized"
