@@ -61,6 +61,8 @@ def test_widgets():
     assert formkit.kind(MANAGER["properties"]["manager_overall"], "manager_overall") == "bars"
     assert formkit.kind(MANAGER["properties"]["potential"], "potential") == "choice"
     assert formkit.kind(PEER["properties"]["declined"], "declined") == "bool"
+    nominate = json.loads((demo.FORMS / "feedback-nominate.schema.json").read_text(encoding="utf-8"))
+    assert formkit.kind(nominate["properties"]["nominees"]["items"], "nominees") == "person"
 
 
 def test_loop_data_refs_dropped_by_the_modeler_are_restored():

@@ -14,6 +14,7 @@ from api.web import session as web_session
 from engine import accounts, views
 from engine.models import AuditEvent, Task
 from tests import factories as f
+from tests.engine.test_audit import _as_superuser
 
 EMPLOYEE, OTHER = "designer1@initech.test", "designer2@initech.test"
 AUDITOR = "auditor@initech.test"
@@ -29,7 +30,7 @@ def world(db_engine, session) -> dict[str, Any]:
     cycle = f.launched(session, f.deploy(session), [EMPLOYEE, OTHER])
     person = f.people.by_email(session, EMPLOYEE)
     [task] = views.list_tasks(session, actor=person, status="open")
-    return {"cycle": cycle.id, "task": task["id"], "app": create_app()}
+    return {"cycle": cycle.id, "task": task["id"], "instance": task["instance_id"], "app": create_app()}
 
 
 def token_in(html: str) -> str:
@@ -239,3 +240,32 @@ def test_the_api_docs_and_health_check_are_still_served(world):
     assert client.get("/docs").status_code == 200
     assert client.get("/api/tasks").status_code == 401  # the API keeps its JSON errors
     assert client.get("/api/tasks").json()["error"] == "unauthorized"
+
+
+def test_the_modeler_opens_shipped_diagrams_by_name_only(world):
+    client = sign_in(world["app"], f.HR)
+    r = client.get("/modeler?shipped=feedback_360.bpmn")
+    assert r.status_code == 200 and "loopDataInputRef" in r.text and "bpmn-modeler.production.min.js" in r.text
+    for name in ("../../engine/settings.py", "nope.bpmn"):
+        assert client.get("/modeler", params={"shipped": name}).status_code == 404
+
+
+def test_the_auditor_exports_the_timeline(world):
+    client = sign_in(world["app"], AUDITOR)
+    instance = world["instance"]
+    as_json = client.get(f"/instances/{instance}/events.json")
+    assert as_json.status_code == 200 and "attachment" in as_json.headers["content-disposition"]
+    actions = [e["action"] for e in as_json.json()["events"]]
+    assert actions[0] == "instance.started" and "task.created" in actions
+    as_csv = client.get(f"/instances/{instance}/events.csv")
+    assert as_csv.content.startswith("\ufeff".encode()) and b"instance.started" in as_csv.content
+
+
+def test_a_tampered_audit_log_is_named_on_the_audit_page(world, session):
+    client = sign_in(world["app"], AUDITOR)
+    assert "The audit log is intact" in client.get("/audit").text
+    session.rollback()  # a fresh snapshot before writing
+    row = session.scalars(select(AuditEvent).order_by(AuditEvent.seq).offset(3).limit(1)).one()
+    _as_superuser(session, "UPDATE audit_event SET actor = 'someone-else' WHERE seq = :seq", seq=row.seq)
+    page = client.get("/audit").text
+    assert "The audit log was changed" in page and f"number {row.seq}" in page
