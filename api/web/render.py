@@ -59,5 +59,8 @@ def page(request: Request, template: str, status_code: int = 200, **ctx: Any) ->
         **ctx,
     )
     response = HTMLResponse(html, status_code=status_code)
+    response.headers["X-Frame-Options"] = "DENY"  # no clickjacking of forms inside another site's frame
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"  # review answers do not stay in shared caches
     session.persist_if_changed(request, response)
     return response

@@ -10,6 +10,7 @@
   var input = document.getElementById("label-input");
   var problems = document.getElementById("problems");
   var modeler = new BpmnJS({ container: canvasEl, keyboard: { bindTo: document } });
+  window.reviewflowModeler = modeler;  // for the browser console and tests
   var selected = null;
   var marked = [];
 
