@@ -23,6 +23,10 @@ def locale_for(request: Request, person_locale: str | None = None) -> str:
     return "zh-CN" if accept.startswith("zh") else "en"
 
 
+def _cjk(text: str) -> bool:
+    return any("\u2e80" <= c <= "\u9fff" for c in text)
+
+
 class Text:
     """Template helpers bound to one locale: `t(en, zh)`, schema labels, dates, i18n dicts."""
 
@@ -45,6 +49,15 @@ class Text:
         if isinstance(value, dict) and ("en" in value or "zh-CN" in value) and len(value) <= 2:
             return value.get(self.locale) or value.get("en") or value.get("zh-CN")
         return value
+
+    def bi(self, text: str | None) -> str:
+        """"English / 中文" names (as the shipped diagrams write them) show the reader's half."""
+        if not text or text.count(" / ") != 1:
+            return text or ""
+        en, zh = text.split(" / ")
+        if _cjk(zh) and not _cjk(en):
+            return zh if self.zh else en
+        return text
 
     def error(self, err: dict[str, Any]) -> str:
         return str((err.get("message_zh") if self.zh else None) or err.get("message") or "")

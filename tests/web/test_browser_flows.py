@@ -14,7 +14,7 @@ from tests.web.world import AUDITOR, DONE, EMPLOYEE, HR, LEAD
 def test_employee_fixes_an_error_and_submits_the_self_review(new_page: Any, live_server: dict[str, Any]) -> None:
     page = new_page()
     sign_in(page, EMPLOYEE, live_server["password"])
-    task = page.locator("#inbox li", has_text="Self-review")
+    task = page.locator("#inbox li", has_text="撰写自评")  # 冯雪 reads Chinese
     expect(task).to_have_count(1)
     shot(page, "employee-inbox")
     task.locator("a").click()
@@ -40,7 +40,7 @@ def test_employee_fixes_an_error_and_submits_the_self_review(new_page: Any, live
     page.click("button[value=submit]")
     page.wait_for_url(re.compile(r"/inbox\?done="))
     expect(page.locator("[role=status]")).to_contain_text("已提交")
-    expect(page.locator("#inbox li", has_text="Self-review")).to_have_count(0)
+    expect(page.locator("#inbox li", has_text="撰写自评")).to_have_count(0)
     shot(page, "employee-inbox-after")
     page.goto(task_url)
     expect(page.locator("button[value=submit]")).to_have_count(0)  # done: read-only now

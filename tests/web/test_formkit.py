@@ -82,3 +82,12 @@ def test_loop_data_refs_dropped_by_the_modeler_are_restored():
 def test_a_diagram_that_kept_its_refs_is_left_alone():
     original = (demo.WORKFLOWS / "feedback_360.bpmn").read_text(encoding="utf-8")
     assert bpmn_repair.restore_loop_refs(original, original) == original
+
+
+def test_bilingual_names_show_the_readers_half():
+    from api.web.i18n import Text
+
+    name = "Write your self-review / 撰写自评"
+    assert Text("zh-CN").bi(name) == "撰写自评" and Text("en").bi(name) == "Write your self-review"
+    assert Text("zh-CN").bi("2026 年度评估 / Review 2026") == "2026 年度评估 / Review 2026"  # not a pair: kept whole
+    assert Text("en").bi("Yes / no / maybe") == "Yes / no / maybe"
