@@ -18,11 +18,11 @@ from tests.web import world
 
 def main() -> None:
     fd = int(sys.argv[1])
+    jobs.set_mode("inline")  # launches finish inside the request, so pages show the result at once
     upgrade(db.get_engine())
     session = db.new_session()
     info = world.build(session)
     session.close()
-    jobs.set_mode("inline")
     print("WORLD " + json.dumps(info), flush=True)
     uvicorn.run(create_app(), fd=fd, log_level="warning")
 

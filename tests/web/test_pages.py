@@ -269,3 +269,16 @@ def test_a_tampered_audit_log_is_named_on_the_audit_page(world, session):
     _as_superuser(session, "UPDATE audit_event SET actor = 'someone-else' WHERE seq = :seq", seq=row.seq)
     page = client.get("/audit").text
     assert "The audit log was changed" in page and f"number {row.seq}" in page
+
+
+def test_a_launching_cycle_shows_its_progress(world, session):
+    from engine.models import Cycle
+
+    session.rollback()
+    cycle = session.get(Cycle, world["cycle"])
+    cycle.status = "launching"  # as while the launch job is still starting reviews
+    session.commit()
+    client = sign_in(world["app"], f.HR)
+    page = client.get(f"/cycles/{world['cycle']}").text
+    assert 'id="progress-bar" style="width: 100.0%"' in page  # both participants' reviews already started
+    assert client.get(f"/cycles/{world['cycle']}/progress.json").json()["counts"]["instances"] == 2
