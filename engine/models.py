@@ -213,6 +213,7 @@ class Timer(Base):
     spiff_id: Mapped[str] = mapped_column(String(36))
     name: Mapped[str] = mapped_column(String(200))
     run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a fire job is on its way
 
 
 class Outbox(Base):
@@ -226,6 +227,9 @@ class Outbox(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a sender is on it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class ReviewRecord(Base):

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Webhook(BaseModel):
+    """An outgoing webhook: every notification is POSTed to `url`, the body signed with HMAC-SHA256 of `secret`."""
+
+    name: str
+    url: str
+    secret: SecretStr = SecretStr("")
+    format: Literal["generic", "slack", "feishu", "dingtalk", "wecom"] = "generic"
 
 
 class Settings(BaseSettings):
@@ -21,6 +31,18 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     mail_from: str = "reviewflow@localhost"
     base_url: str = "http://127.0.0.1:8000"
+    # jobs (engine/jobs.py, engine/celery_app.py)
+    queue: str = "reviewflow"  # the Celery queue; a separate name isolates deployments sharing one broker
+    job_attempts: int = 3  # runs of a failing job before it becomes an incident
+    job_backoff_s: float = 2.0  # the first retry waits this long, each further one twice as long (capped at 10 min)
+    lock_seconds: int = 120  # claims on launch chunks, outbox rows and enqueued timers expire after this
+    tick_seconds: float = 15.0  # how often beat (or `serve`'s ticker) looks for due timers, reminders and mail
+    broker_visibility_timeout_s: int = 3600  # Redis: an unacknowledged job is redelivered after this
+    launch_chunk_size: int = 100  # participants started per launch job (one transaction)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    webhooks: list[Webhook] = []  # JSON in REVIEWFLOW_WEBHOOKS
 
 
 @lru_cache

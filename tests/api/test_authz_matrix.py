@@ -151,6 +151,9 @@ TABLE = [
     row("GET", INSTANCE, rule(404), instance_id=UNKNOWN),
     row("GET", INSTANCE + "/events", READERS, instance_id="instance"),
     row("GET", "/api/audit/verify", READERS),
+    row("GET", "/api/incidents", READERS),
+    # resolving a real incident (202, then 409 once it is retrying) is in tests/jobs/test_incidents.py
+    row("POST", "/api/incidents/{incident_id}/resolve", rule(403, hr=404, admin=404), incident_id=UNKNOWN),
 ]
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+
+from api.deps import HRPerson, ReaderPerson, SessionDep
+from engine import incidents
+
+router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+
+
+@router.get("")
+def list_incidents(
+    session: SessionDep, _actor: ReaderPerson, status: Literal["open", "retrying", "resolved"] | None = None
+) -> dict:
+    """Jobs that failed on every attempt (newest first), for HR and auditors."""
+    return {"items": [incidents.view(i) for i in incidents.list_incidents(session, status=status)]}
+
+
+@router.post("/{incident_id}/resolve", status_code=202)
+def resolve(incident_id: int, session: SessionDep, actor: HRPerson) -> dict:
+    """Run the failed job once more; the incident shows the outcome (resolved, or open again)."""
+    return incidents.view(incidents.resolve(session, actor=actor, incident_id=incident_id))
