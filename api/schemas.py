@@ -107,6 +107,14 @@ class Counts(Out):
     overdue: int
 
 
+class LaunchProgress(Out):
+    total: int  # participants taken into launch chunks
+    started: int  # instances that exist
+    failed: int  # participants whose instance could not be started (see launch_problems)
+    chunks: int
+    chunks_done: int
+
+
 class CycleOut(Out):
     id: int
     name: str
@@ -116,3 +124,4 @@ class CycleOut(Out):
     settings: dict[str, Any]
     launch_problems: list[dict[str, Any]]
     counts: Counts
+    launch: LaunchProgress | None = None

@@ -174,14 +174,22 @@ def cycle_preflight(cycle_id: int) -> None:
 
 
 @cycle_app.command("launch")
-def cycle_launch(cycle_id: int, as_: Annotated[str | None, typer.Option("--as")] = None) -> None:
-    """Launch a cycle: one instance per participant."""
-    jobs.set_mode("inline")
+def cycle_launch(
+    cycle_id: int,
+    as_: Annotated[str | None, typer.Option("--as")] = None,
+    wait: Annotated[bool, typer.Option(help="show progress until the launch is done")] = True,
+) -> None:
+    """Launch a cycle: one instance per participant, in chunks on the workers (in-process without a broker)."""
+    from engine import launch_progress
+
+    mode = jobs.default_mode("thread")
     with _session() as s:
         try:
             cycles.launch(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
         except ReviewflowError as exc:
             _fail(exc)
+    if wait or mode != "celery":
+        launch_progress.show(cycle_id, console=err)
     cycle_status(cycle_id)
 
 
@@ -239,10 +247,52 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
     from api.app import create_app
+    from engine import timers
 
     schema.upgrade()
-    jobs.set_mode("thread")
+    if jobs.default_mode("thread") == "thread":
+        timers.start_ticker()  # embedded: no beat, so this process ticks timers, reminders and mail itself
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="jobs run at once in this worker")] = 2,
+    pool: Annotated[str, typer.Option(help="prefork, threads or solo")] = "prefork",
+    beat: Annotated[bool, typer.Option(help="also run the beat scheduler in this worker (one per deployment)")] = False,
+) -> None:
+    """Run a Celery worker for jobs (needs REVIEWFLOW_BROKER_URL and a shared database, e.g. PostgreSQL)."""
+    from engine import celery_app
+
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", f"--pool={pool}"]
+    argv += ["-Q", get_settings().queue] + (["--beat", "--schedule", _beat_file()] if beat else [])
+    celery_app.get_app().worker_main(argv)
+
+
+@app.command()
+def beat() -> None:
+    """Run the Celery beat scheduler: sends `tick` every REVIEWFLOW_TICK_SECONDS (run exactly one)."""
+    from engine import celery_app
+
+    celery_app.get_app().start(["beat", "--loglevel=INFO", "--schedule", _beat_file()])
+
+
+def _beat_file() -> str:
+    import tempfile
+
+    return str(Path(tempfile.gettempdir()) / f"reviewflow-beat-{get_settings().queue}")
+
+
+@app.command()
+def tick() -> None:
+    """Queue whatever is due now (timers, reminders, unsent mail, stalled launch chunks) once, and exit."""
+    from engine import timers
+
+    if jobs.default_mode("inline") == "thread":
+        jobs.set_mode("inline")
+    with _session() as s:
+        queued = timers.tick(s)
+    out.print(", ".join(f"{k} {v}" for k, v in queued.items()))
 
 
 @app.command()

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, cycle_settings, definitions, jobs, lanes, runtime
-from engine.errors import InvalidInput, NotFound, ReviewflowError
+from engine import audit, clock, cycle_settings, definitions, jobs, lanes
+from engine.errors import InvalidInput, NotFound
 from engine.models import Cycle, Instance, Person, Task
 from engine.people import normalize_email
 from engine.transaction import transact, transactional
@@ -146,46 +146,11 @@ def launch(session: Session, *, actor: Person, cycle_id: int) -> Cycle:
         if cycle.status == "draft":
             cycle.status, cycle.launched_at = "launching", clock.now()
             audit.record(session, actor=actor.email, action="cycle.launch_requested", cycle_id=cycle.id, payload={})
-        jobs.enqueue(session, "launch_cycle", cycle_id=cycle.id)  # a repeat launch resumes; never duplicates
+        # chunked on the workers (engine/launch.py); a repeat launch resumes and never duplicates
+        jobs.enqueue(session, "launch_cycle", cycle_id=cycle.id)
         return cycle
 
     return transact(session, work)
-
-
-@jobs.job
-def launch_cycle(session: Session, *, cycle_id: int) -> None:
-    """Start the instance of every participant that has none yet; per-person problems are kept on the cycle."""
-    cycle = get_cycle(session, cycle_id)
-    people = [p.id for p in _population(session, cycle.participants)]
-    done = set(session.scalars(select(Instance.subject_id).where(Instance.cycle_id == cycle_id)))
-    failures = []
-    for person_id in people:
-        if person_id in done:
-            continue
-
-        def start(pid: int = person_id) -> None:
-            person = session.get(Person, pid)
-            assert person is not None
-            runtime.start_instance(session, cycle=get_cycle(session, cycle_id), subject=person, actor=SYSTEM_LAUNCHER)
-
-        try:
-            transact(session, start)
-        except ReviewflowError as exc:
-            person = session.get(Person, person_id)
-            failures.append({"email": person.email if person else None, "problem": exc.detail})
-
-    def finish() -> None:
-        c = get_cycle(session, cycle_id)
-        c.status, c.launch_problems = "active", failures
-        audit.record(
-            session,
-            actor=SYSTEM_LAUNCHER,
-            action="cycle.launched",
-            cycle_id=cycle_id,
-            payload={"population": len(people), "failed": len(failures)},
-        )
-
-    transact(session, finish)
 
 
 def counts(session: Session, cycle_id: int) -> dict[str, int]:

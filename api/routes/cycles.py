@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api.deps import HRPerson, ReaderPerson, SessionDep
 from api.schemas import CycleOut
 from engine import cycles, messages
+from engine import launch as bulk_launch
 from engine.models import Cycle
 
 router = APIRouter(prefix="/api/cycles", tags=["cycles"])
@@ -32,6 +33,7 @@ def _view(session: Any, c: Cycle) -> dict:
         "settings": c.settings,
         "launch_problems": c.launch_problems,
         "counts": cycles.counts(session, c.id),
+        "launch": bulk_launch.progress(session, c.id),
     }
 
 
