@@ -24,11 +24,14 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_dbs: run the test on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "pg_only: run the test on PostgreSQL only (e.g. several worker processes)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_kind" in metafunc.fixturenames:
         kinds = ["sqlite", "postgresql"] if metafunc.definition.get_closest_marker("both_dbs") else ["sqlite"]
+        if metafunc.definition.get_closest_marker("pg_only"):
+            kinds = ["postgresql"]
         metafunc.parametrize("db_kind", kinds, scope="function")
 
 
