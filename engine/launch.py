@@ -24,8 +24,13 @@ SYSTEM_LAUNCHER = cycles.SYSTEM_LAUNCHER
 
 
 def _lock_cycle(session: Session, cycle_id: int) -> Cycle:
+    # FOR NO KEY UPDATE: chunks inserting instances hold KEY SHARE on the cycle row (the foreign key) while they
+    # wait for the audit chain's lock; a plain FOR UPDATE here would deadlock with them.
     cycle = session.scalars(
-        select(Cycle).where(Cycle.id == cycle_id).with_for_update().execution_options(populate_existing=True)
+        select(Cycle)
+        .where(Cycle.id == cycle_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).first()
     if cycle is None:
         raise NotFound(f"No cycle with id {cycle_id}.")
@@ -133,6 +138,21 @@ def launch_chunk(session: Session, *, cycle_id: int, number: int) -> None:
         chunk.status, chunk.started, chunk.failures, chunk.done_at = "done", started, failures, clock.now()
         session.flush()
         _finish(session, _lock_cycle(session, cycle_id))
+
+    try:
+        transact(session, work)
+    except Exception:
+        _release(session, cycle_id, number)  # the job's retry may take the chunk at once
+        raise
+
+
+def _release(session: Session, cycle_id: int, number: int) -> None:
+    def work() -> None:
+        chunk = session.scalars(
+            select(LaunchChunk).where(LaunchChunk.cycle_id == cycle_id, LaunchChunk.number == number)
+        ).first()
+        if chunk is not None and chunk.status == "pending":
+            chunk.locked_until = None
 
     transact(session, work)
 

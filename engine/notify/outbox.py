@@ -31,21 +31,27 @@ def add(session: Session, *, kind: str, dedupe_key: str, payload: dict[str, Any]
     jobs.enqueue_batched(session, "send_outbox", "keys", dedupe_key)
 
 
-def _claim(session: Session, key: str) -> Outbox | None:
-    def work() -> Outbox | None:
-        row = session.scalars(
+def _claim(session: Session, keys: list[str]) -> list[Outbox]:
+    """Take the unsent rows among `keys` that nobody holds a live claim on, for `lock_seconds` (one transaction)."""
+
+    def work() -> list[Outbox]:
+        now = clock.now()
+        rows = session.scalars(
             select(Outbox)
-            .where(Outbox.dedupe_key == key)
+            .where(Outbox.dedupe_key.in_(keys), Outbox.sent_at.is_(None))
+            .order_by(Outbox.id)
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
-        ).first()
-        now = clock.now()
-        claimed = clock.as_utc(row.claimed_until) if row is not None else None
-        if row is None or row.sent_at is not None or (claimed is not None and claimed > now):
-            return None
-        row.claimed_until = now + timedelta(seconds=get_settings().lock_seconds)
-        row.attempts += 1
-        return row
+        ).all()
+        taken = []
+        for row in rows:
+            claimed = clock.as_utc(row.claimed_until)
+            if claimed is not None and claimed > now:
+                continue
+            row.claimed_until = now + timedelta(seconds=get_settings().lock_seconds)
+            row.attempts += 1
+            taken.append(row)
+        return taken
 
     return transact(session, work)
 
@@ -55,28 +61,28 @@ def send_outbox(session: Session, *, keys: list[str]) -> int:
     """Deliver the named outbox rows that nobody else is delivering; returns how many were sent."""
     from engine.notify import mail, webhooks
 
-    sent, failed = 0, []
-    for key in keys:
-        row = _claim(session, key)
-        if row is None:
-            continue
-        follow_ups: list[tuple[str, dict[str, Any]]] = []
+    sent: list[tuple[int, list[tuple[str, dict[str, Any]]]]] = []
+    failed = []
+    for row in _claim(session, keys):
         try:
             if row.kind == WEBHOOK:
                 webhooks.deliver(row.payload)
+                follow_ups: list[tuple[str, dict[str, Any]]] = []
             else:
                 event = mail.deliver(session, row)
                 follow_ups = [(hook.name, event) for hook in get_settings().webhooks] if event else []
         except Exception as exc:  # noqa: BLE001 - recorded on the row; the job retries
-            log.warning("outbox %s not delivered: %s", key, exc)
+            log.warning("outbox %s not delivered: %s", row.dedupe_key, exc)
             _release(session, row.id, f"{type(exc).__name__}: {exc}")
-            failed.append(key)
+            failed.append(row.dedupe_key)
             continue
-        _mark_sent(session, row.id, follow_ups)
-        sent += 1
+        sent.append((row.id, follow_ups))
+    session.rollback()  # end the read snapshot of the rendering
+    if sent:
+        _mark_sent(session, sent)
     if failed:
         raise DeliveryFailed(f"{len(failed)} notification(s) not delivered: {', '.join(failed[:5])}")
-    return sent
+    return len(sent)
 
 
 def _release(session: Session, row_id: int, error: str) -> None:
@@ -88,13 +94,16 @@ def _release(session: Session, row_id: int, error: str) -> None:
     transact(session, work)
 
 
-def _mark_sent(session: Session, row_id: int, follow_ups: list[tuple[str, dict[str, Any]]]) -> None:
+def _mark_sent(session: Session, sent: list[tuple[int, list[tuple[str, dict[str, Any]]]]]) -> None:
     def work() -> None:
-        row = session.get(Outbox, row_id, populate_existing=True)
-        if row is None:
-            return
-        row.sent_at, row.claimed_until, row.last_error = clock.now(), None, None
-        for hook, event in follow_ups:
-            add(session, kind=WEBHOOK, dedupe_key=f"{WEBHOOK}:{hook}:{row.id}", payload={"hook": hook, "event": event})
+        now = clock.now()
+        for row_id, follow_ups in sent:
+            row = session.get(Outbox, row_id, populate_existing=True)
+            if row is None:
+                continue
+            row.sent_at, row.claimed_until, row.last_error = now, None, None
+            for hook, event in follow_ups:
+                key = f"{WEBHOOK}:{hook}:{row.id}"
+                add(session, kind=WEBHOOK, dedupe_key=key, payload={"hook": hook, "event": event})
 
     transact(session, work)
