@@ -18,6 +18,17 @@ DEFAULT_COMPETENCIES: list[dict[str, Any]] = [
     {"id": "growth", "title": {"en": "Learning and growth", "zh-CN": "学习与成长"}},
 ]
 
+DEFAULT_CALIBRATION_REASONS: list[dict[str, Any]] = [
+    {"id": "evidence", "title": {"en": "Evidence the rating did not reflect", "zh-CN": "评分未反映的事实依据"}},
+    {
+        "id": "consistency",
+        "title": {"en": "Consistency with peers in similar roles", "zh-CN": "与相似岗位同事保持一致"},
+    },
+    {"id": "scope", "title": {"en": "Scope or level of the role", "zh-CN": "岗位职责范围或职级"}},
+    {"id": "impact", "title": {"en": "Impact beyond the team", "zh-CN": "团队之外的影响"}},
+    {"id": "guidance", "title": {"en": "Distribution guidance", "zh-CN": "分布指导比例"}},
+]
+
 DEFAULTS: dict[str, Any] = {
     "goals": {"min": 3, "max": 7},
     "nominations": {"min": 3, "max": 8},
@@ -28,6 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "pip_threshold": 2,
     "calibration_committee": [],
     "distribution": None,  # guidance for calibration; None means engine.guidance.DEFAULT (20/70/10, ±5%)
+    "due": {},  # task due dates: {"<task element id or lane>": "2026-12-15" | "P14D"} (engine/reminders.py)
+    "reminders": {"before_days": [7, 1], "grace_days": 3, "escalate": True},
+    "calibration": False,  # True: each review waits for its calibration group's results before release
+    "calibration_reasons": DEFAULT_CALIBRATION_REASONS,  # reason codes a calibrated rating change must name
 }
 
 
@@ -70,7 +85,9 @@ def validate(raw: Any) -> dict[str, Any]:
     else:
         errors.append(_err("anonymity", 'an object {"peer": n, "direct_report": n}'))
     _int_range(merged["pip_threshold"], "pip_threshold", 0, 10, errors)
-    for key in ("competencies", "company_goals"):
+    if not isinstance(merged["calibration"], bool):
+        errors.append(_err("calibration", "true or false"))
+    for key in ("competencies", "company_goals", "calibration_reasons"):
         items = merged[key]
         if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
             errors.append(_err(key, 'a list of {"id": "...", "title": {"en": "...", "zh-CN": "..."}}'))
@@ -84,6 +101,9 @@ def validate(raw: Any) -> dict[str, Any]:
         from engine import guidance
 
         errors += [_err("distribution", p) for p in guidance.problems(merged["distribution"])]
+    from engine import reminders
+
+    errors += [_err(path, message) for path, message in reminders.problems(merged["due"], merged["reminders"])]
     if errors:
         raise InvalidInput(f"{len(errors)} setting(s) need attention.", errors=errors)
     return merged

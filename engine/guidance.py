@@ -53,6 +53,8 @@ def compare(ratings: list[float], guidance: dict[str, Any]) -> list[dict[str, An
         count = sum(1 for r in ratings if r is not None and round(r) in band["ratings"])
         low = max(0, math.ceil((band["share"] - tolerance) * n - 1e-9))
         high = min(n, math.floor((band["share"] + tolerance) * n + 1e-9))
+        if low > high:  # a small group: no whole count lies in the range, so both neighbours of it are fine
+            low, high = high, low
         move = low - count if count < low else high - count if count > high else 0
         rows.append(
             {

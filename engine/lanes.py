@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import Account, Person
 
-EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE = (
+EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE, FACILITATOR = (
     "employee",
     "manager",
     "skip-level manager",
@@ -17,8 +17,9 @@ EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE = (
     "peer",
     "direct report",
     "calibration committee",
+    "facilitator",
 )
-STANDARD = (EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE)
+STANDARD = (EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE, FACILITATOR)
 _ALIASES = {
     "skip level manager": SKIP,
     "skip-level": SKIP,
@@ -26,10 +27,12 @@ _ALIASES = {
     "direct reports": DIRECT,
     "peers": PEER,
     "committee": COMMITTEE,
+    "calibration facilitator": FACILITATOR,
     "human resources": HR,
     "hr partner": HR,
 }
 PER_ITEM = (PEER, DIRECT)  # multi-instance lanes: the element variable names the person
+PER_MEMBER = (*PER_ITEM, COMMITTEE)  # lanes where a multi-instance task goes to the person its item names
 
 
 def norm(lane: str | None) -> str:
@@ -81,6 +84,7 @@ def problems_for(lane_map: dict[str, list[str]], lanes_used: list[str]) -> list[
                 SKIP: "has no skip-level manager",
                 HR: "has no HR partner, and no other HR admin can take it",
                 COMMITTEE: "the cycle has no calibration committee",
+                FACILITATOR: "the calibration group has no facilitator",
             }.get(key, "resolves to nobody")
             out.append(f"lane '{lane}': {reason}")
     return out
@@ -105,6 +109,6 @@ def assignees_for(lane: str | None, lane_map: dict[str, list[str]], data: dict[s
             if isinstance(name, str) and norm(name) == norm(lane) and _emails(value):
                 return _emails(value)
     key = norm(lane)
-    if item is not None and (key in PER_ITEM or key not in STANDARD) and _emails(item):
+    if item is not None and (key in PER_MEMBER or key not in STANDARD) and _emails(item):
         return _emails(item)
     return list(lane_map.get(key, []))

@@ -1,4 +1,4 @@
-"""Deliver BPMN messages to running instances (HR releasing results; later, calibration handing back results),
+"""Deliver BPMN messages to running instances (HR releasing results, calibration handing back results),
 each delivery one core transaction like every other change."""
 
 from __future__ import annotations
@@ -19,8 +19,17 @@ from engine.transaction import lock_instance, transact
 RESULTS_RELEASED = "results_released"
 
 
-def deliver(session: Session, *, instance_id: int, message: str, payload: dict[str, Any], actor: str) -> bool:
-    """Deliver `message` to one instance if it is waiting for it; False (and no change) otherwise."""
+def deliver(
+    session: Session,
+    *,
+    instance_id: int,
+    message: str,
+    payload: dict[str, Any],
+    actor: str,
+    variables: dict[str, Any] | None = None,
+) -> bool:
+    """Deliver `message` to one instance if it is waiting for it; False (and no change) otherwise. `variables` are
+    engine-kept values the path ahead must see (e.g. a calibrated `final_overall`)."""
 
     def work() -> bool:
         instance = lock_instance(session, instance_id)
@@ -29,6 +38,8 @@ def deliver(session: Session, *, instance_id: int, message: str, payload: dict[s
         before = spiff.snapshot(wf)
         if not spiff.deliver(wf, message, payload):
             return False
+        if variables:
+            spiff.inject(wf, variables)
         instance.state, instance.updated_at = spiff.dump(wf), clock.now()
         refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
         events = [Event("message.delivered", {"message": message, "payload": payload}, **refs)]
@@ -43,7 +54,11 @@ def deliver(session: Session, *, instance_id: int, message: str, payload: dict[s
 def release_results(session: Session, *, actor: Person, cycle_id: int) -> dict[str, Any]:
     """Release a cycle's results: every instance waiting for them moves on to acknowledgement."""
     get_cycle(session, cycle_id)
-    ids = list(session.scalars(select(Instance.id).where(Instance.cycle_id == cycle_id).order_by(Instance.id)))
+    ids = list(
+        session.scalars(
+            select(Instance.id).where(Instance.cycle_id == cycle_id, Instance.kind == "review").order_by(Instance.id)
+        )
+    )
     released, waiting_elsewhere, failed = 0, 0, []
     for instance_id in ids:
         try:

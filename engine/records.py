@@ -107,6 +107,7 @@ def project(
     data: dict[str, Any],
     task_data: dict[str, Any],
     collections: dict[str, str],
+    actor: str = "reviewflow",
 ) -> dict[str, Any]:
     """Write the records a submission stands for; returns variables the engine adds to the workflow."""
     kind = schema.get("x-record")
@@ -123,6 +124,10 @@ def project(
         goal_scores = p.ratings("manager", "manager")
         if data.get("potential"):
             p.add("rating", source="manager", dimension="potential", text=str(data["potential"]))
+        if (task_data.get("settings") or {}).get("calibration") and instance.cycle_id is not None:
+            from engine import calibration, jobs
+
+            jobs.enqueue(session, calibration.calibration_progress.__name__, cycle_id=instance.cycle_id)
         return _score(p, goal_scores, task_data, collections)
     elif kind == "acknowledgement":
         p.replace("acknowledgement")
@@ -144,6 +149,10 @@ def project(
             p.add("development_action", dimension=f"idp:{index}", text=goal.get("goal"), data=goal)
     elif kind == "pip":
         p.add("pip", data=data)
+    elif kind == "calibration":
+        from engine import calibration
+
+        calibration.record_changes(session, instance=instance, task=task, schema=schema, data=data, actor=actor)
     return {}
 
 

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, definitions, feedback, form_rules, lanes, records, spiff
+from engine import audit, calibration_view, clock, definitions, feedback, form_rules, lanes, records, reminders, spiff
 from engine.accounts import roles_of
 from engine.audit import Event
 from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound, WorkflowFailed
-from engine.models import Cycle, Definition, Instance, Outbox, Person, Task, TaskAssignee, Timer
+from engine.models import Cycle, Definition, Instance, Person, Task, TaskAssignee, Timer
+from engine.notify import outbox
 from engine.transaction import lock_instance, transact
 from forms.instructions import render as render_instructions
 from forms.validation import EMPTY_FORM, validate
@@ -34,8 +35,13 @@ def subject_data(person: Person) -> dict[str, Any]:
     }
 
 
-def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: str) -> Instance:
-    """Create and advance the instance of `cycle` for `subject` (in the caller's transaction). Idempotent."""
+def start_instance(
+    session: Session, *, cycle: Cycle, subject: Person, actor: str, audit_batch: list[Event] | None = None
+) -> Instance:
+    """Create and advance the instance of `cycle` for `subject` (in the caller's transaction). Idempotent.
+
+    With `audit_batch` the audit events are added to that list for the caller to append once (a bulk launch
+    appends a whole chunk under one hold of the chain's lock) instead of being appended here."""
     existing = session.scalar(select(Instance).where(Instance.cycle_id == cycle.id, Instance.subject_id == subject.id))
     if existing is not None:
         return existing
@@ -54,11 +60,41 @@ def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: st
         "final_score": None,  # set by the engine after the manager review (records.py)
         "final_overall": None,  # the manager's overall rating, or the one HR set on appeal
     }
+    started = {"subject": subject.email, "definition": {"key": definition.key, "version": definition.version}}
+    return start_process(
+        session,
+        cycle=cycle,
+        definition=definition,
+        data=data,
+        lane_map=lane_map,
+        subject=subject,
+        actor=actor,
+        started=started,
+        audit_batch=audit_batch,
+    )
+
+
+def start_process(
+    session: Session,
+    *,
+    cycle: Cycle,
+    definition: Definition,
+    data: dict[str, Any],
+    lane_map: dict[str, list[str]],
+    actor: str,
+    started: dict[str, Any],
+    subject: Person | None = None,
+    kind: str = "review",
+    audit_batch: list[Event] | None = None,
+) -> Instance:
+    """Create an instance of `definition` in `cycle` with start data and frozen lanes, advance it to its first
+    waits and project it (in the caller's transaction): a person's review, or a cycle-level process."""
     wf = spiff.new_workflow(definition.id, definitions.spec_of(session, definition), data)
     spiff.run_engine(wf)
     instance = Instance(
         cycle_id=cycle.id,
-        subject_id=subject.id,
+        subject_id=subject.id if subject else None,
+        kind=kind,
         definition_id=definition.id,
         lanes=lane_map,
         state=spiff.dump(wf),
@@ -67,16 +103,13 @@ def start_instance(session: Session, *, cycle: Cycle, subject: Person, actor: st
     session.add(instance)
     session.flush()
     refs = {"cycle_id": cycle.id, "instance_id": instance.id}
-    events = [
-        Event(
-            "instance.started",
-            {"subject": subject.email, "definition": {"key": definition.key, "version": definition.version}},
-            **refs,
-        )
-    ]
+    events = [Event("instance.started", started, **refs)]
     events += transition_events(instance, {}, spiff.snapshot(wf))
     projected = project(session, instance, wf)
-    audit.append(session, actor=actor, events=events + projected)
+    if audit_batch is not None:
+        audit_batch.extend(events + projected)
+    else:
+        audit.append(session, actor=actor, events=events + projected)
     return instance
 
 
@@ -108,9 +141,12 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
             data=data,
             task_data={**task_data, **data},
             collections=definitions.confidential(session, instance.definition_id),
+            actor=actor.email,
         )
         if computed:
             spiff.inject(wf, computed)
+        for name, payload in spiff.thrown_messages(wf):
+            route_thrown(session, instance, name, payload, actor.email)
         task.status, task.submitted, task.draft = "completed", data, None
         task.completed_by_id, task.completed_at = actor.id, clock.now()
         instance.state, instance.updated_at = spiff.dump(wf), clock.now()
@@ -195,6 +231,16 @@ def can_read_task(actor: Person, task: Task) -> bool:
     return bool(roles_of(actor) & READERS) or actor.id in {a.person_id for a in task.assignees}
 
 
+def route_thrown(session: Session, instance: Instance, name: str, payload: dict[str, Any], actor: str) -> None:
+    """A message the diagram threw and nothing in it caught goes to the part of the engine that owns it."""
+    if name == "calibrated" and instance.kind == "calibration":
+        from engine import calibration
+
+        calibration.on_calibrated(session, instance=instance, payload=payload, actor=actor)
+        return
+    raise WorkflowFailed(f"The diagram sent the message '{name}', but nothing in Reviewflow receives it.")
+
+
 def transition_events(instance: Instance, before: dict, after: dict) -> list[Event]:
     return [
         Event("task.state", change, cycle_id=instance.cycle_id, instance_id=instance.id)
@@ -226,8 +272,12 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
         secret = definitions.confidential(session, instance.definition_id)
         hidden = set(secret) | definitions.private_fields(session, instance.definition_id)
         visible = {k: v for k, v in rt.data.items() if k not in hidden}
-        wants_summary = "feedback_summary" in (schema.get("x-context") or [])
-        computed = {"feedback_summary": feedback.summary(rt.data, secret)} if wants_summary else {}
+        wanted = schema.get("x-context") or []
+        computed: dict[str, Any] = (
+            {"feedback_summary": feedback.summary(rt.data, secret)} if "feedback_summary" in wanted else {}
+        )
+        if "calibration_view" in wanted:
+            computed["calibration_view"] = calibration_view.for_instance(session, instance, rt.data)
         task = Task(
             instance_id=instance.id,
             spiff_id=sid,
@@ -238,6 +288,7 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
             form=rt.form,
             ui_form=rt.ui_form,
             status="open",
+            due_at=reminders.due_at(rt.data.get("settings"), name=rt.name, lane=rt.lane, opened=clock.now()),
             prefill={k: visible[k] for k in fields if k in visible},
             context=form_rules.context(schema, rt.data, hidden, computed),
         )
@@ -245,12 +296,11 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
         session.flush()
         for person in people:
             session.add(TaskAssignee(task_id=task.id, person_id=person.id))
-            session.add(
-                Outbox(
-                    kind="task.assigned",
-                    dedupe_key=f"task:{task.id}:assigned:{person.id}",
-                    payload={"task_id": task.id, "person_id": person.id},
-                )
+            outbox.add(
+                session,
+                kind="task.assigned",
+                dedupe_key=f"task:{task.id}:assigned:{person.id}",
+                payload={"task_id": task.id, "person_id": person.id},
             )
         events.append(
             Event(

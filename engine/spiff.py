@@ -19,13 +19,14 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import bpmn_check, sandbox
+from engine import bpmn_check, clock, sandbox
 from engine.errors import Conflict, DefinitionInvalid, WorkflowFailed
 
 # ---------------------------------------------------------------------------------------------- scripts
@@ -382,6 +383,27 @@ def transitions(before: dict[str, tuple[str, str]], after: dict[str, tuple[str, 
     return changes
 
 
+class _EngineClockDatetime(datetime):
+    """SpiffWorkflow reads `datetime.now()` for timers; this makes it read `engine.clock`, so tests move time."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        value = clock.now()
+        return value.astimezone(tz) if tz is not None else value.astimezone().replace(tzinfo=None)
+
+
+_spiff_timer.datetime = _EngineClockDatetime  # type: ignore[misc]
+
+
+def fire_timers(wf: BpmnWorkflow) -> None:
+    """Fire the timers whose time has come (by `engine.clock`) and run the engine on."""
+    try:
+        wf.refresh_timers()
+    except SpiffWorkflowException as exc:
+        raise _failed(exc) from None
+    run_engine(wf)
+
+
 def waiting_timers(wf: BpmnWorkflow) -> list[tuple[str, str, datetime | None]]:
     """(task id, element id, due time) of every timer the workflow is waiting on."""
     result = []
@@ -428,21 +450,47 @@ def inject(wf: BpmnWorkflow, values: dict[str, Any]) -> None:
             task.parent.data.update(values)
 
 
-def waiting_for(wf: BpmnWorkflow, message: str) -> bool:
+def _waiting_on(wf: BpmnWorkflow, message: str) -> list[Any]:
+    out = []
     for task in wf.get_tasks(state=TaskState.WAITING):
         ed = getattr(task.task_spec, "event_definition", None)
         if ed is not None and getattr(ed, "name", None) == message and "Message" in type(ed).__name__:
-            return True
-    return False
+            out.append(ed)
+    return out
+
+
+def waiting_for(wf: BpmnWorkflow, message: str) -> bool:
+    return bool(_waiting_on(wf, message))
 
 
 def deliver(wf: BpmnWorkflow, message: str, payload: dict[str, Any]) -> bool:
-    """Deliver a BPMN message to a workflow waiting for it and run on; False when nothing was waiting."""
-    if not waiting_for(wf, message):
+    """Deliver a BPMN message to a workflow waiting for it and run on; False when nothing was waiting.
+
+    The message's correlation properties are computed from the payload, so a catch event with a process-variable
+    correlation (e.g. the subject's email) refuses a message meant for somebody else (Conflict)."""
+    waiting = _waiting_on(wf, message)
+    if not waiting:
         return False
+    ed = waiting[0]
     try:
-        wf.send_event(BpmnEvent(MessageEventDefinition(message), payload))
+        correlations = ed.calculate_correlations(wf.script_engine, ed.correlation_properties, payload)
     except SpiffWorkflowException as exc:
         raise _failed(exc) from None
+    try:
+        wf.send_event(BpmnEvent(MessageEventDefinition(message), payload, correlations))
+    except SpiffWorkflowException:
+        raise Conflict(
+            f"The message '{message}' does not belong to this workflow: its correlation does not match."
+        ) from None
     run_engine(wf)
     return True
+
+
+def thrown_messages(wf: BpmnWorkflow) -> list[tuple[str, dict[str, Any]]]:
+    """(name, payload) of messages the workflow threw that nothing inside it caught, for the engine to route."""
+    out = []
+    for event in wf.get_events():
+        name = getattr(event.event_definition, "name", None)
+        if "Message" in type(event.event_definition).__name__ and isinstance(name, str):
+            out.append((name, event.payload if isinstance(event.payload, dict) else {"value": event.payload}))
+    return out

@@ -63,7 +63,8 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
     task = session.get(Task, task_id)
     if task is None or not can_read_task(actor, task):
         raise NotFound(f"No task with id {task_id} for you.")
-    view = task_summary(task, session.get(Person, task.instance.subject_id))
+    subject_id = task.instance.subject_id
+    view = task_summary(task, session.get(Person, subject_id) if subject_id else None)
     schema = definitions.form_file(session, task.instance.definition_id, task.form) or EMPTY_FORM
     ui = definitions.form_file(session, task.instance.definition_id, task.ui_form) or {}
     mine = actor.id in {a.person_id for a in task.assignees}

@@ -26,6 +26,13 @@ def test_a_lenient_group_is_told_how_many_to_move():
     assert (result["bottom"]["allowed"], result["bottom"]["move"]) == ([1, 1], 1)
 
 
+def test_a_small_group_may_sit_on_either_side_of_an_unreachable_share():
+    # 20% ± 5% of 3 people is 0.45..0.75 people: no whole number fits, so 0 and 1 are both within guidance
+    result = bands([5, 4, 2])
+    assert result["top"]["allowed"] == [0, 1] and result["top"]["move"] == 0
+    assert bands([5, 5, 4])["top"]["move"] == -1
+
+
 def test_wider_tolerance_on_a_larger_group():
     custom = {
         "bands": [

@@ -51,12 +51,16 @@ def deploy_shipped(session, key: str) -> Definition:
     return definitions.deploy(session, actor=hr, files=demo.shipped_files(demo.WORKFLOWS / f"{key}.bpmn"))[0]
 
 
-def open_task(session, email: str, name: str) -> dict[str, Any]:
-    """The one open task `name` of this person, with its form, context and prefill."""
+def open_task(session, email: str, name: str, subject: str | None = None) -> dict[str, Any]:
+    """The one open task `name` of this person (about `subject`, when given), with its form, context and prefill."""
     session.rollback()
     session.expire_all()
     person = f.people.by_email(session, email)
-    mine = [t for t in views.list_tasks(session, actor=person, status="open") if t["name"] == name]
+    mine = [
+        t
+        for t in views.list_tasks(session, actor=person, status="open")
+        if t["name"] == name and (subject is None or (t["subject"] or {}).get("email") == subject)
+    ]
     assert len(mine) == 1, (email, name, [t["name"] for t in views.list_tasks(session, actor=person, status="open")])
     detail = views.task_detail(session, actor=person, task_id=mine[0]["id"])
     instance = session.get(Instance, detail["instance_id"])
@@ -65,9 +69,9 @@ def open_task(session, email: str, name: str) -> dict[str, Any]:
     return detail
 
 
-def act(session, email: str, name: str, data: dict[str, Any]) -> dict[str, Any]:
+def act(session, email: str, name: str, data: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
     """Complete `name` as `email`; returns the task as it was shown before submitting."""
-    detail = open_task(session, email, name)
+    detail = open_task(session, email, name, subject)
     runtime.complete_task(session, task_id=detail["id"], actor=f.people.by_email(session, email), data=data)
     return detail
 
