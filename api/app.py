@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from api import errors, web
 from api.limits import BodySizeLimit
-from api.routes import auth, cycles, definitions, incidents, instances, people, reports, tasks
+from api.routes import auth, calibration, cycles, definitions, incidents, instances, people, reports, tasks
 from engine.settings import get_settings
 
 
@@ -18,7 +18,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_upload_bytes * 5)
     errors.install(app)
-    for module in (auth, people, definitions, cycles, reports, tasks, instances, incidents):
+    for module in (auth, people, definitions, cycles, calibration, reports, tasks, instances, incidents):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["meta"])

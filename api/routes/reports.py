@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import ReaderPerson, SessionDep
-from engine import guidance, nine_box, reports
+from engine import calibration_report, guidance, nine_box, reports
 from engine.errors import NotFound
 
 router = APIRouter(prefix="/api/cycles", tags=["reports"])
@@ -31,6 +31,7 @@ def _run(session: Session, cycle_id: int, name: str, by: str, stage: Stage = "be
         "participation": lambda: reports.participation_360(session, cycle_id),
         "guidance": lambda: guidance.report(session, cycle_id, by=by, stage=stage),
         "nine-box": lambda: nine_box.report(session, cycle_id, stage=stage),
+        "calibration-deltas": lambda: calibration_report.deltas(session, cycle_id),
     }
     if name not in runners:
         known = sorted(runners)
@@ -147,6 +148,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], Table]] = {
     "participation": _participation,
     "guidance": _guidance,
     "nine-box": _nine_box,
+    "calibration-deltas": calibration_report.table,
 }
 
 

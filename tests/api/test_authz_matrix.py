@@ -14,6 +14,7 @@ import pytest
 
 from api.app import create_app
 from engine import accounts
+from engine.models import CalibrationGroup
 from tests import factories as f
 
 EMPLOYEE, OTHER, MANAGER = "designer1@initech.test", "designer2@initech.test", "design.lead@initech.test"
@@ -93,11 +94,25 @@ def draft(_w: dict) -> dict:
     return {"json": {"data": {"progress": "half-way"}}}
 
 
+def group_spec(_w: dict) -> dict:
+    spec = {"name": "Matrix", "selector": {"people": [EMPLOYEE]}, "facilitator": MANAGER, "committee": [OTHER]}
+    return {"json": spec}
+
+
 def submission(_w: dict) -> dict:
     return {"json": {"data": GOOD_CHECKIN}}
 
 
-REPORTS = ("completion", "distribution", "leniency", "goal-alignment", "participation", "guidance", "nine-box")
+REPORTS = (
+    "completion",
+    "distribution",
+    "leniency",
+    "goal-alignment",
+    "participation",
+    "guidance",
+    "nine-box",
+    "calibration-deltas",
+)
 TASK, INSTANCE, CYCLE = "/api/tasks/{task_id}", "/api/instances/{instance_id}", "/api/cycles/{cycle_id}"
 TABLE = [
     # Signing in needs no token; a stale one in the header does not matter.
@@ -129,6 +144,7 @@ TABLE = [
     row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="participation"),
     row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="guidance"),
     row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="nine-box"),
+    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="calibration-deltas"),
     row(
         "GET", CYCLE + "/reports/{name}", rule(403, hr=404, auditor=404, admin=404), cycle_id=UNKNOWN, name="completion"
     ),
@@ -139,6 +155,7 @@ TABLE = [
     row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="participation"),
     row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="guidance"),
     row("GET", CYCLE + "/reports/{name}.xlsx", READERS, cycle_id="cycle", name="distribution"),
+    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="calibration-deltas"),
     row("GET", "/api/tasks", EVERYONE),  # everyone has an inbox, possibly empty
     row("GET", TASK, rule(404, employee=200, **SEE_ALL), task_id="task"),
     row("GET", TASK, rule(404), task_id=UNKNOWN),
@@ -154,6 +171,16 @@ TABLE = [
     row("GET", "/api/incidents", READERS),
     # resolving a real incident (202, then 409 once it is retrying) is in tests/jobs/test_incidents.py
     row("POST", "/api/incidents/{incident_id}/resolve", rule(403, hr=404, admin=404), incident_id=UNKNOWN),
+    # The matrix cycle does not use calibration: HR is told so (422) rather than creating a group.
+    row("POST", CYCLE + "/calibration-groups", hr_writes(422), group_spec, cycle_id="cycle"),
+    row("GET", CYCLE + "/calibration-groups", READERS, cycle_id="cycle"),
+    row("GET", CYCLE + "/calibration-groups", rule(403, hr=404, auditor=404, admin=404), cycle_id=UNKNOWN),
+    # The group's facilitator (the manager) and committee (the CEO, our designer) read it; members learn nothing.
+    row("GET", "/api/calibration-groups/{group_id}", rule(404, manager=200, designer=200, **SEE_ALL), group_id="group"),
+    row("GET", "/api/calibration-groups/{group_id}", rule(404), group_id=UNKNOWN),
+    # Opening needs the calibration diagram deployed; the matrix world has only the check-in one (422).
+    row("POST", "/api/calibration-groups/{group_id}/open", hr_writes(422), group_id="group"),
+    row("POST", "/api/calibration-groups/{group_id}/open", rule(403, hr=404, admin=404), group_id=UNKNOWN),
 ]
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -207,6 +234,16 @@ def world(client, session) -> dict[str, Any]:
     cycle = f.launched(session, definition, [EMPLOYEE, OTHER])
     headers = {c: f.token(session, e) for c, e in CALLERS.items() if e not in (None, "bad")}
     headers.update(anon={}, bad={"Authorization": "Bearer rf_this-token-was-never-issued"})
+    group = CalibrationGroup(
+        cycle_id=cycle.id,
+        name="Matrix group",
+        selector={"people": [EMPLOYEE]},
+        facilitator_id=people[MANAGER].id,
+        committee=[people[f.DESIGNER].id],
+        members=[people[EMPLOYEE].id],
+    )
+    session.add(group)
+    session.commit()
     [task] = client.get("/api/tasks", headers=headers["employee"]).json()["items"]
     assert task["subject"]["email"] == EMPLOYEE
     return {
@@ -215,6 +252,7 @@ def world(client, session) -> dict[str, Any]:
         "no_such_key": "no_such_key",
         **{name: name for name in REPORTS},  # report names are literal path segments
         "cycle": cycle.id,
+        "group": group.id,
         "task": task["id"],
         "instance": task["instance_id"],
         "headers": headers,

@@ -10,64 +10,23 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import calibration, messages, runtime
+from engine import calibration, messages
 from engine.errors import Conflict, FormInvalid, InvalidInput
 from engine.models import AuditEvent, CalibrationGroup, Instance, ReviewRecord
 from tests import factories as f
-from tests.workflows.steps import GOALS, LEAD, SETTINGS, act, deploy_shipped, open_names, open_task, ratings
+from tests.workflows.calibration_steps import (
+    CEO,
+    HR,
+    MEMBERS,
+    OVERALL,
+    calibration_cycle,
+    complete,
+    make_group,
+    to_manager_rating,
+)
+from tests.workflows.steps import LEAD, act, open_names, open_task
 
 pytestmark = pytest.mark.both_dbs
-
-MEMBERS = ["designer1@initech.test", "designer2@initech.test", "peer0@initech.test"]
-RATERS = ["peer1@initech.test", "peer2@initech.test"]
-CEO, HR = f.DESIGNER, f.HR
-OVERALL = {"designer1@initech.test": 4, "designer2@initech.test": 5, "peer0@initech.test": 2}
-POTENTIAL = {"designer1@initech.test": "high", "designer2@initech.test": "medium", "peer0@initech.test": "low"}
-
-
-def _to_manager_rating(session, subject: str) -> None:
-    act(session, subject, "draft_goals", {"goals": GOALS})
-    act(session, LEAD, "approve_goals", {"goal_decision": "approve"}, subject=subject)
-    act(session, subject, "nominate_peers", {"nominees": RATERS})
-    act(session, LEAD, "approve_peers", {"peers": RATERS}, subject=subject)
-    for rater in RATERS:
-        answer = {"declined": False, "rating": 3, "strengths": "Helpful always", "improvements": "Plan further"}
-        act(session, rater, "give_peer_feedback", answer, subject=subject)
-    self_review = {
-        "self_goal_ratings": ratings(3, 3),
-        "self_competency_ratings": ratings(4, 3, "example"),
-        "self_overall": 3,
-        "self_summary": "A year with a lot shipped.",
-    }
-    act(session, subject, "self_assessment", self_review)
-    value = OVERALL[subject]
-    manager = {
-        "manager_goal_ratings": ratings(3, value),
-        "manager_competency_ratings": ratings(4, value),
-        "manager_overall": value,
-        "potential": POTENTIAL[subject],
-        "manager_summary": "Specific, fair and kind words about the year.",
-    }
-    act(session, LEAD, "manager_assessment", manager, subject=subject)
-
-
-def _cycle(session, calibrate: bool = True):
-    f.org(session, extra_peers=3)
-    deploy_shipped(session, "calibration")
-    settings = {**SETTINGS, "nominations": {"min": 2, "max": 8}, "calibration": calibrate}
-    return f.launched(session, deploy_shipped(session, "annual_review"), MEMBERS, settings=settings)
-
-
-def _group(session, cycle, **overrides):
-    hr = f.people.by_email(session, HR)
-    spec = {
-        "name": "Design",
-        "selector": {"department": "Design"},
-        "facilitator": HR,
-        "committee": [CEO, LEAD],
-        **overrides,
-    }
-    return calibration.create_group(session, actor=hr, cycle_id=cycle.id, **spec)
 
 
 def _events(session, action: str) -> list[dict]:
@@ -75,17 +34,12 @@ def _events(session, action: str) -> list[dict]:
     return [json.loads(r.payload) for r in rows]
 
 
-def _complete(session, email: str, name: str, data: dict) -> None:
-    detail = open_task(session, email, name)
-    runtime.complete_task(session, task_id=detail["id"], actor=f.people.by_email(session, email), data=data)
-
-
 def test_session_end_to_end(session):
-    cycle = _cycle(session)
-    group = _group(session, cycle)
+    cycle = calibration_cycle(session)
+    group = make_group(session, cycle)
     assert group.status == "waiting"
     for subject in MEMBERS:
-        _to_manager_rating(session, subject)
+        to_manager_rating(session, subject)
     session.rollback()
     group = session.get(CalibrationGroup, group.id)
     assert group.status == "open"  # opened by itself when the last manager review came in
@@ -103,11 +57,11 @@ def test_session_end_to_end(session):
     # a "change" to the rating someone already has, and a change without a reason, are refused; nothing is stored
     same = {"person": "designer1@initech.test", "rating": 4, "reason_code": "evidence", "comment": "Matches evidence"}
     with pytest.raises(FormInvalid) as refused:
-        _complete(session, HR, "calibrate", {"changes": [same], "calibration_decision": "continue"})
+        complete(session, HR, "calibrate", {"changes": [same], "calibration_decision": "continue"})
     assert refused.value.errors[0]["path"] == "changes/0/rating"
     no_reason = {"person": "designer2@initech.test", "rating": 4, "comment": "Consistent with the senior peers"}
     with pytest.raises(FormInvalid) as refused:
-        _complete(session, HR, "calibrate", {"changes": [no_reason], "calibration_decision": "sign_off"})
+        complete(session, HR, "calibrate", {"changes": [no_reason], "calibration_decision": "sign_off"})
     assert any(e["path"].startswith("changes/0") for e in refused.value.errors)
     session.rollback()
     assert not session.scalars(select(ReviewRecord).where(ReviewRecord.source == "calibration")).all()
@@ -118,20 +72,20 @@ def test_session_end_to_end(session):
         "reason_code": "consistency",
         "comment": "Consistent with the senior designers' ratings",
     }
-    _complete(session, HR, "calibrate", {"changes": [change], "calibration_decision": "sign_off"})
+    complete(session, HR, "calibrate", {"changes": [change], "calibration_decision": "sign_off"})
     for member in (CEO, LEAD):
         sign_off = open_task(session, member, "sign_off")
         now = {r["email"]: r for r in sign_off["context"]["calibration_view"]["people"]}
         assert now["designer2@initech.test"]["manager_rating"] == 5
         assert now["designer2@initech.test"]["calibrated_rating"] == 4
-    _complete(session, CEO, "sign_off", {"sign_off": "discuss", "sign_off_note": "Look at peer0 again"})
-    _complete(session, LEAD, "sign_off", {"sign_off": "agree"})
+    complete(session, CEO, "sign_off", {"sign_off": "discuss", "sign_off_note": "Look at peer0 again"})
+    complete(session, LEAD, "sign_off", {"sign_off": "agree"})
     assert open_names(session, HR).count("calibrate") == 1  # another round
     assert session.get(CalibrationGroup, group.id).status == "open"
 
-    _complete(session, HR, "calibrate", {"changes": [], "calibration_decision": "sign_off"})
-    _complete(session, CEO, "sign_off", {"sign_off": "agree"})
-    _complete(session, LEAD, "sign_off", {"sign_off": "agree"})
+    complete(session, HR, "calibrate", {"changes": [], "calibration_decision": "sign_off"})
+    complete(session, CEO, "sign_off", {"sign_off": "agree"})
+    complete(session, LEAD, "sign_off", {"sign_off": "agree"})
     session.rollback()
     group = session.get(CalibrationGroup, group.id)
     assert group.status == "locked" and group.locked_at is not None
@@ -166,12 +120,12 @@ def test_session_end_to_end(session):
 
 def test_pip_path_follows_the_calibrated_rating(session):
     """The calibrated rating (not the manager's) decides what comes after release, e.g. the PIP branch."""
-    cycle = _cycle(session)
-    _group(session, cycle, selector={"people": ["peer0@initech.test"]}, committee=[CEO])
-    _to_manager_rating(session, "peer0@initech.test")
+    cycle = calibration_cycle(session)
+    make_group(session, cycle, selector={"people": ["peer0@initech.test"]}, committee=[CEO])
+    to_manager_rating(session, "peer0@initech.test")
     change = {"person": "peer0@initech.test", "rating": 3, "reason_code": "evidence", "comment": "Shipped the audit"}
-    _complete(session, HR, "calibrate", {"changes": [change], "calibration_decision": "sign_off"})
-    _complete(session, CEO, "sign_off", {"sign_off": "agree"})
+    complete(session, HR, "calibrate", {"changes": [change], "calibration_decision": "sign_off"})
+    complete(session, CEO, "sign_off", {"sign_off": "agree"})
     messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
     act(session, "peer0@initech.test", "acknowledge_results", {"ack_decision": "acknowledge"})
     names = open_names(session, "peer0@initech.test")
@@ -180,33 +134,33 @@ def test_pip_path_follows_the_calibrated_rating(session):
 
 
 def test_groups_are_checked_when_created(session):
-    cycle = _cycle(session)
-    _group(session, cycle, name="Designers", selector={"people": MEMBERS[:2]})
+    cycle = calibration_cycle(session)
+    make_group(session, cycle, name="Designers", selector={"people": MEMBERS[:2]})
     with pytest.raises(InvalidInput) as clash:
-        _group(session, cycle, name="Everyone")
+        make_group(session, cycle, name="Everyone")
     assert "designer1@initech.test is in 'Designers'" in json.dumps(clash.value.errors)
     with pytest.raises(InvalidInput, match="no active person"):
-        _group(session, cycle, name="Other", selector={"people": MEMBERS[2:]}, facilitator="nobody@initech.test")
+        make_group(session, cycle, name="Other", selector={"people": MEMBERS[2:]}, facilitator="nobody@initech.test")
     with pytest.raises(InvalidInput, match="already has a group"):
-        _group(session, cycle, name="Designers", selector={"people": MEMBERS[2:]})
+        make_group(session, cycle, name="Designers", selector={"people": MEMBERS[2:]})
     with pytest.raises(InvalidInput, match="Nobody in this cycle matches"):
-        _group(session, cycle, name="Sales", selector={"department": "Sales"})
+        make_group(session, cycle, name="Sales", selector={"department": "Sales"})
     assert calibration.ungrouped(session, cycle) == ["peer0@initech.test"]
 
 
 def test_a_cycle_without_calibration_refuses_groups_and_skips_the_wait(session):
-    cycle = _cycle(session, calibrate=False)
+    cycle = calibration_cycle(session, calibrate=False)
     with pytest.raises(InvalidInput, match="does not use calibration"):
-        _group(session, cycle)
-    _to_manager_rating(session, "designer1@initech.test")
+        make_group(session, cycle)
+    to_manager_rating(session, "designer1@initech.test")
     result = messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
     assert result["released"] == 1
 
 
 def test_the_calibrated_message_is_correlated_to_its_subject(session):
-    cycle = _cycle(session)
-    _group(session, cycle, selector={"people": ["designer1@initech.test"]}, committee=[CEO])
-    _to_manager_rating(session, "designer1@initech.test")
+    cycle = calibration_cycle(session)
+    make_group(session, cycle, selector={"people": ["designer1@initech.test"]}, committee=[CEO])
+    to_manager_rating(session, "designer1@initech.test")
     review = session.scalar(select(Instance).where(Instance.cycle_id == cycle.id, Instance.kind == "review"))
     wrong = {"subject_email": "designer2@initech.test", "calibrated_overall": 1, "changed": True}
     with pytest.raises(Conflict, match="correlation"):
