@@ -26,7 +26,7 @@ from engine.settings import get_settings
 log = logging.getLogger(__name__)
 REGISTRY: dict[str, Callable[..., Any]] = {}
 # the modules whose jobs every process must know (a worker receives names, not functions)
-JOB_MODULES = ("engine.launch", "engine.timers", "engine.reminders", "engine.notify.outbox")
+JOB_MODULES = ("engine.launch", "engine.timers", "engine.reminders", "engine.notify.outbox", "engine.calibration")
 INCIDENT_KEY = "_incident_id"  # set when HR resolves an incident: this run is the one retry
 MODES = ("inline", "thread", "celery")
 _mode = "inline"
