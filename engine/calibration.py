@@ -117,6 +117,14 @@ def create_group(
     panel = [_person(session, email, f"committee/{i}") for i, email in enumerate(committee)]
     if len({p.id for p in panel}) != len(panel):
         raise InvalidInput("The committee lists someone twice.", errors=[_err("committee", "duplicate")])
+    judges = {p.id: p for p in [lead, *panel]}
+    own = [p for p in members if p.id in judges]
+    if own:
+        raise InvalidInput(
+            "Nobody calibrates their own rating: take these people off the committee or facilitation, or out of the "
+            "group.",
+            errors=[_err("committee", f"{p.email} is in the group") for p in own],
+        )
     taken: dict[int, str] = {}
     for other in session.scalars(select(CalibrationGroup).where(CalibrationGroup.cycle_id == cycle.id)):
         taken.update(dict.fromkeys(other.members, other.name))

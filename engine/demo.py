@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 import forms
 import workflows
-from engine import accounts, cycles, definitions, people
+from engine import accounts, calibration, cycles, definitions, people
 from engine.models import Cycle, Definition, Person
 
 PASSWORD = "reviewflow-demo"
@@ -26,6 +26,7 @@ SETTINGS = {
             "title": {"en": "Grow our people: every lead mentors two", "zh-CN": "培养人才：每位主管带教两人"},
         },
     ],
+    "calibration": True,
 }
 WORKFLOWS = Path(workflows.__file__).parent
 FORMS = Path(forms.__file__).parent / "schemas"
@@ -80,6 +81,26 @@ def seed(session: Session) -> dict[str, Any]:
             definition="annual_review",
             participants={"departments": departments},
             settings=SETTINGS,
+        )
+        heads = [p for p in org if p.manager_id == ceo.id and p.department in departments]
+        for head in heads:  # each head's team, with the head on its committee; the heads together with the CEO
+            calibration.create_group(
+                session,
+                actor=hr,
+                cycle_id=cycle.id,
+                name=f"{head.department} 校准 / calibration",
+                selector={"subtree": head.email},
+                facilitator=hr.email,
+                committee=[ceo.email, head.email],
+            )
+        calibration.create_group(
+            session,
+            actor=hr,
+            cycle_id=cycle.id,
+            name="负责人校准 / Leadership calibration",
+            selector={"people": [h.email for h in heads]},
+            facilitator=hr.email,
+            committee=[ceo.email],
         )
     cycles.launch(session, actor=hr, cycle_id=cycle.id)
     lead = next(p for p in org if p.manager_id == ceo.id and p.department not in ("People",))

@@ -143,6 +143,9 @@ def test_groups_are_checked_when_created(session):
         make_group(session, cycle, name="Other", selector={"people": MEMBERS[2:]}, facilitator="nobody@initech.test")
     with pytest.raises(InvalidInput, match="already has a group"):
         make_group(session, cycle, name="Designers", selector={"people": MEMBERS[2:]})
+    with pytest.raises(InvalidInput, match="Nobody calibrates their own rating") as own:
+        make_group(session, cycle, name="Peer", selector={"people": MEMBERS[2:]}, committee=[CEO, MEMBERS[2]])
+    assert own.value.errors == [{"path": "committee", "message": "peer0@initech.test is in the group"}]
     with pytest.raises(InvalidInput, match="Nobody in this cycle matches"):
         make_group(session, cycle, name="Sales", selector={"department": "Sales"})
     assert calibration.ungrouped(session, cycle) == ["peer0@initech.test"]
