@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.calibration_view import number
 from engine.cycles import get_cycle
 from engine.models import CalibrationGroup, Person, ReviewRecord
 
@@ -52,7 +53,7 @@ def deltas(session: Session, cycle_id: int, subjects: set[int] | None = None) ->
     for r in records:
         person = people[r.subject_id]
         group = group_of[r.subject_id]
-        manager_rating, before, after = _num(r.data.get("manager")), _num(r.data.get("before")), _num(r.score)
+        manager_rating, before, after = number(r.data.get("manager")), number(r.data.get("before")), number(r.score)
         code = r.data.get("reason_code")
         entry = {
             "person": _ref(person),
@@ -107,17 +108,10 @@ def deltas(session: Session, cycle_id: int, subjects: set[int] | None = None) ->
     }
 
 
-def _num(value: Any) -> float | int | None:
-    """Ratings as people write them: 4.0 -> 4, 3.5 stays."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value) if float(value).is_integer() else float(value)
-
-
 def _delta(after: Any, before: Any) -> float | int | None:
     if after is None or before is None:
         return None
-    return _num(round(float(after) - float(before), 2))
+    return number(round(float(after) - float(before), 2))
 
 
 def table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:

@@ -12,6 +12,13 @@ from engine import guidance, nine_box
 from engine.models import CalibrationGroup, Cycle, Instance, Person, ReviewRecord
 
 
+def number(value: Any) -> float | int | None:
+    """A rating as people write it: 4.0 -> 4, 3.5 stays; anything else -> None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
 def ratings(session: Session, group: CalibrationGroup) -> dict[int, dict[str, Any]]:
     """person id -> {instance_id, manager, current, potential, changes} for the group's members."""
     out: dict[int, dict[str, Any]] = {}
@@ -44,14 +51,14 @@ def ratings(session: Session, group: CalibrationGroup) -> dict[int, dict[str, An
         if r.dimension == "potential" and r.source == "manager":
             entry["potential"] = r.text
         elif r.source == "manager":
-            entry["manager"] = r.score
-            entry["current"] = entry["current"] if entry["changes"] else r.score
+            entry["manager"] = number(r.score)
+            entry["current"] = entry["current"] if entry["changes"] else number(r.score)
         elif r.source == "calibration":
-            entry["current"] = r.score
+            entry["current"] = number(r.score)
             entry["changes"].append(
                 {
-                    "before": r.data.get("before"),
-                    "after": r.score,
+                    "before": number(r.data.get("before")),
+                    "after": number(r.score),
                     "reason_code": r.data.get("reason_code"),
                     "comment": r.data.get("comment"),
                 }
