@@ -27,6 +27,8 @@ app.add_typer(people_app, name="people")
 app.add_typer(account_app, name="account")
 app.add_typer(token_app, name="token")
 app.add_typer(cycle_app, name="cycle")
+calibration_app = typer.Typer(help="Calibration groups of a cycle.", no_args_is_help=True)
+app.add_typer(calibration_app, name="calibration")
 app.add_typer(audit_app, name="audit")
 
 out = Console()
@@ -171,6 +173,8 @@ def cycle_preflight(cycle_id: int) -> None:
     out.print(f"{report['ready']} of {report['population']} people ready")
     for p in report["problems"]:
         out.print(f"  {p['email']}: {'; '.join(p['problems'])}")
+    for w in report["warnings"]:
+        out.print(f"  [yellow]warning[/yellow] {w['email']}: {'; '.join(w['warnings'])}")
 
 
 @cycle_app.command("launch")
@@ -319,3 +323,76 @@ def demo(
     print(f'Try: curl -H "Authorization: Bearer {info["logins"][0][2]}" {base}/api/tasks')
     if not no_serve:
         serve(host=host, port=port)
+
+
+def _selector(department: str | None, subtree: str | None, people: str | None) -> dict:
+    given = {k: v for k, v in (("department", department), ("subtree", subtree), ("people", people)) if v}
+    if len(given) != 1:
+        err.print("[red]Error:[/red] choose the group with exactly one of --department, --subtree or --people.")
+        raise typer.Exit(2)
+    kind, value = next(iter(given.items()))
+    return {kind: [e.strip() for e in value.split(",") if e.strip()] if kind == "people" else value}
+
+
+@calibration_app.command("create")
+def calibration_create(
+    cycle_id: int,
+    name: str,
+    facilitator: Annotated[str, typer.Option(help="who runs the session (email)")],
+    committee: Annotated[str, typer.Option(help="who signs off, comma-separated emails")],
+    department: Annotated[str | None, typer.Option(help="everyone of the cycle in this department")] = None,
+    subtree: Annotated[str | None, typer.Option(help="everyone of the cycle below this manager (email)")] = None,
+    people: Annotated[str | None, typer.Option(help="these people, comma-separated emails")] = None,
+    as_: Annotated[str | None, typer.Option("--as")] = None,
+) -> None:
+    """Create a calibration group; it opens by itself once every member's manager review is in."""
+    from engine import calibration
+
+    selector = _selector(department, subtree, people)
+    with _session() as s:
+        try:
+            group = calibration.create_group(
+                s,
+                actor=_actor_for(s, as_),
+                cycle_id=cycle_id,
+                name=name,
+                selector=selector,
+                facilitator=facilitator,
+                committee=[e.strip() for e in committee.split(",") if e.strip()],
+            )
+        except ReviewflowError as exc:
+            _fail(exc)
+        out.print(f"calibration group {group.id} created ({group.name}, {len(group.members)} people, {group.status})")
+
+
+@calibration_app.command("list")
+def calibration_list(cycle_id: int) -> None:
+    """The cycle's calibration groups, and who is in none."""
+    from engine import calibration
+    from engine.cycles import get_cycle
+
+    with _session() as s:
+        try:
+            groups = calibration.groups_of(s, cycle_id)
+            missing = calibration.ungrouped(s, get_cycle(s, cycle_id))
+        except ReviewflowError as exc:
+            _fail(exc)
+        table = Table("id", "name", "people", "status")
+        for g in groups:
+            table.add_row(str(g.id), g.name, str(len(g.members)), g.status)
+        out.print(table)
+    if missing:
+        out.print(f"[yellow]in no group ({len(missing)}):[/yellow] {', '.join(missing)}")
+
+
+@calibration_app.command("open")
+def calibration_open(group_id: int, as_: Annotated[str | None, typer.Option("--as")] = None) -> None:
+    """Open a session now, before every manager review is in."""
+    from engine import calibration
+
+    with _session() as s:
+        try:
+            group = calibration.open_group(s, actor=_actor_for(s, as_), group_id=group_id)
+        except ReviewflowError as exc:
+            _fail(exc)
+        out.print(f"calibration group {group.id} is {group.status}")

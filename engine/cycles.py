@@ -128,10 +128,24 @@ def preflight(session: Session, *, cycle_id: int) -> dict[str, Any]:
             for email in lane_map.get(lanes.norm(lane), []):
                 if email != person.email:
                     load[email] = load.get(email, 0) + 1
+    calibrating = None
+    if (cycle.settings or {}).get("calibration"):
+        from engine import calibration  # calibration builds on cycles
+
+        ungrouped = set(calibration.ungrouped(session, cycle))
+        calibrating = {"groups": len(calibration.groups_of(session, cycle.id)), "ungrouped": sorted(ungrouped)}
+        note = "in no calibration group: the review will wait after the manager's rating until a group includes them"
+        listed = {w["email"]: w for w in warnings}
+        for person in people:
+            if person.email in ungrouped and person.email in listed:
+                listed[person.email]["warnings"].append(note)
+            elif person.email in ungrouped:
+                warnings.append({"email": person.email, "name": person.name, "warnings": [note]})
     return {
         "cycle_id": cycle.id,
         "population": len(people),
         "ready": len(people) - len(problems),
+        "calibration": calibrating,
         "problems": problems,
         "warnings": warnings,
         "load": [{"email": e, "reviews": n} for e, n in sorted(load.items(), key=lambda x: -x[1])],

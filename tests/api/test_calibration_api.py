@@ -47,6 +47,10 @@ def test_hr_creates_lists_and_opens_groups(client, session):
     listed = client.get(url, headers=hr).json()
     assert [g["name"] for g in listed["items"]] == ["Designers"]
     assert listed["ungrouped"] == [MEMBERS[2]]  # with calibration on, this review would wait: HR is told
+    preflight = client.post(f"/api/cycles/{cycle.id}/preflight", headers=hr).json()
+    assert preflight["calibration"] == {"groups": 1, "ungrouped": [MEMBERS[2]]}
+    [warned] = [w for w in preflight["warnings"] if w["email"] == MEMBERS[2]]
+    assert any("in no calibration group" in text for text in warned["warnings"])
 
     view = client.get(f"/api/calibration-groups/{group['id']}", headers=ceo)  # committee member
     assert view.status_code == 200

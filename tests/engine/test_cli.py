@@ -254,3 +254,29 @@ def test_audit_verify_names_the_first_tampered_seq(world, tmp_path, tamper):
     assert run.code == 1, run
     assert "Traceback" not in run.err
     assert re.search(rf"first bad seq {bad_seq}\b", run.text), run
+
+
+# --- calibration ----------------------------------------------------------------------------------------------
+
+
+def test_calibration_groups_from_the_command_line(world):
+    home = world[0]
+    people = ["--participants", "emails:designer1@initech.test,designer2@initech.test"]
+    created = reviewflow(
+        home, "cycle", "create", "Calibrated", "quarterly_checkin", *people, "--settings", '{"calibration": true}',
+        "--as", HR,
+    )
+    cycle = re.search(r"cycle (\d+) created", created.out)
+    assert created.code == 0 and cycle, created
+    group = ["--facilitator", HR, "--committee", f.DESIGNER, "--as", HR]
+    create = ["calibration", "create", cycle[1]]
+    both = reviewflow(home, *create, "Mixed", "--department", "Design", "--people", "x", *group)
+    assert_refused(both, "exactly one of --department, --subtree or --people")
+    made = reviewflow(home, *create, "Designers", "--people", "designer1@initech.test", *group)
+    assert made.code == 0 and "(Designers, 1 people, waiting)" in made.out, made
+    listed = reviewflow(home, "calibration", "list", cycle[1])
+    assert "Designers" in listed.out and "in no group (1): designer2@initech.test" in listed.text
+    assert "in no calibration group" in reviewflow(home, "cycle", "preflight", cycle[1]).text
+    group_id = re.search(r"calibration group (\d+) created", made.out)
+    assert group_id
+    assert_refused(reviewflow(home, "calibration", "open", group_id[1], "--as", HR), "Launch the cycle before")
