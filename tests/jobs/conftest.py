@@ -23,6 +23,7 @@ from engine.settings import get_settings
 from tests.conftest import IN_CI
 
 REDIS_URL = os.environ.get("REVIEWFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+AMQP_URL = os.environ.get("REVIEWFLOW_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 FAST = {  # short claims and backoff so crash and retry tests finish in seconds
     "REVIEWFLOW_LOCK_SECONDS": "3",
     "REVIEWFLOW_JOB_BACKOFF_S": "0.2",
@@ -57,6 +58,21 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    from kombu import Connection
+
+    try:
+        with Connection(AMQP_URL, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001
+        message = f"RabbitMQ is not reachable at {AMQP_URL}: {exc.__class__.__name__}: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return AMQP_URL
+
+
 @dataclass
 class Workers:
     env: dict[str, str]
@@ -89,21 +105,40 @@ class Workers:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-@pytest.fixture
-def celery_env(db_engine: Engine, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """This process sends jobs to Redis on a queue of its own (parallel test runs do not steal each other's jobs)."""
-    import redis
-
+def _broker_env(broker: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, str]]:
+    """Send this process's jobs to `broker` on a queue of its own (parallel test runs do not steal each other's)."""
     queue = f"rf-test-{uuid.uuid4().hex[:10]}"
-    env = {"REVIEWFLOW_BROKER_URL": redis_url, "REVIEWFLOW_QUEUE": queue, **FAST}
+    env = {"REVIEWFLOW_BROKER_URL": broker, "REVIEWFLOW_QUEUE": queue, **FAST}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
     jobs.set_mode("celery")
-    yield {**os.environ, **env}
+    return queue, {**os.environ, **env}
+
+
+@pytest.fixture
+def celery_env(db_engine: Engine, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Jobs go to Redis."""
+    import redis
+
+    queue, env = _broker_env(redis_url, monkeypatch)
+    yield env
     jobs.set_mode("inline")
-    r = redis.Redis.from_url(redis_url)
-    r.delete(queue)
+    redis.Redis.from_url(redis_url).delete(queue)
+
+
+@pytest.fixture
+def rabbit_workers(db_engine: Engine, amqp_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Worker processes on RabbitMQ instead of Redis; the queue is deleted afterwards."""
+    from kombu import Connection
+
+    queue, env = _broker_env(amqp_url, monkeypatch)
+    w = Workers(env=env, log_dir=tmp_path)
+    yield w
+    w.stop()
+    jobs.set_mode("inline")
+    with Connection(amqp_url, connect_timeout=2) as conn:
+        conn.default_channel.queue_delete(queue)
 
 
 @pytest.fixture

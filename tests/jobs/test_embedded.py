@@ -150,6 +150,34 @@ def test_a_due_timer_fires_once_with_the_clock_moved_not_slept(session):
     assert fired == 1
 
 
+def test_an_intermediate_timer_and_a_weekly_r3_cycle_fire_on_time_and_stop_after_three(session):
+    everyone = f.org(session)
+    clock.set_now(T0)
+    files = f.files("nudged_checkin.bpmn", base=JOBS_DATA)
+    f.launched(session, definitions.deploy(session, actor=everyone[f.HR], files=files)[0], ["designer1@initech.test"])
+
+    def open_tasks() -> list[str]:
+        session.rollback()
+        return sorted(t.name for t in session.scalars(select(Task).where(Task.status == "open")))
+
+    assert open_tasks() == []  # waiting a day before the check-in opens
+    clock.set_now(T0 + timedelta(hours=23))
+    assert timers.tick(session)["timers"] == 0
+    clock.set_now(T0 + timedelta(days=1, seconds=1))
+    assert timers.tick(session)["timers"] == 1
+    assert open_tasks() == ["write"]
+    opened = T0 + timedelta(days=1, seconds=1)
+    for week in (1, 2, 3):
+        clock.set_now(opened + timedelta(days=7 * week - 1))
+        assert timers.tick(session)["timers"] == 0, f"week {week}: not due a day early"
+        clock.set_now(opened + timedelta(days=7 * week, seconds=1))
+        assert timers.tick(session)["timers"] == 1, f"week {week}"
+        assert open_tasks() == ["nudge"] * week + ["write"]  # non-interrupting: the check-in stays open
+    clock.set_now(opened + timedelta(days=7 * 4, seconds=1))
+    timers.tick(session)
+    assert open_tasks() == ["nudge"] * 3 + ["write"]  # R3: three nudges, never a fourth
+
+
 def test_phase_due_dates_become_task_due_at_and_reminders_follow_the_cadence(session, smtp):
     f.org(session)
     clock.set_now(T0)

@@ -89,6 +89,19 @@ def test_bulk_launch_through_a_real_worker_once_per_person_with_failures_named(s
     assert opened == total  # one first task each, no duplicate from any repeat
 
 
+def test_a_launch_runs_the_same_on_rabbitmq(session, rabbit_workers, monkeypatch):
+    """Scale-out on RabbitMQ instead of Redis: same jobs, same result — one instance per person, progress complete."""
+    everyone = f.org(session, extra_peers=60)
+    cycle_id = _new_cycle(session, f.deploy(session), monkeypatch, chunk=20, workers=rabbit_workers)
+    rabbit_workers.start()
+    cycles.launch(session, actor=everyone[f.HR], cycle_id=cycle_id)
+    wait_for(lambda: _status(session, cycle_id) == "active", what=f"cycle active\n{rabbit_workers.logs()}")
+    total, distinct = _instances(session, cycle_id)
+    progress = launch.progress(session, cycle_id)
+    assert total == distinct == progress["started"] == len(everyone) - progress["failed"]
+    assert progress["chunks_done"] == progress["chunks"] >= 4  # 65 people in chunks of 20
+
+
 def test_a_worker_killed_mid_launch_is_replaced_and_everyone_has_exactly_one_instance(session, workers, monkeypatch):
     f.org(session, extra_peers=N)
     definition = f.deploy(session)
