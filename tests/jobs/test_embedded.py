@@ -178,6 +178,44 @@ def test_an_intermediate_timer_and_a_weekly_r3_cycle_fire_on_time_and_stop_after
     assert open_tasks() == ["nudge"] * 3 + ["write"]  # R3: three nudges, never a fourth
 
 
+def test_reviewflow_serve_ticks_timers_itself_without_a_broker(session, tmp_path):
+    """The embedded mode's promise: `reviewflow serve` alone fires a timer that fell due (here a week ago)."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+
+    from tests.jobs.conftest import wait_for
+
+    everyone = f.org(session)
+    clock.set_now(datetime.now(UTC) - timedelta(days=8))  # launched eight days ago: the 7-day timer is overdue
+    definition = definitions.deploy(session, actor=everyone[f.HR], files=f.files("timed_checkin.bpmn", base=JOBS_DATA))
+    f.launched(session, definition[0], ["designer1@initech.test"])
+    clock.set_now(None)
+    session.commit()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "REVIEWFLOW_TICK_SECONDS": "1"}
+    env.pop("REVIEWFLOW_BROKER_URL", None)
+    exe = shutil.which("reviewflow", path=os.path.dirname(sys.executable)) or "reviewflow"
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen([exe, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+
+        def chased() -> bool:
+            session.rollback()
+            return session.scalar(select(Task.status).where(Task.name == "chase")) == "open"
+
+        wait_for(chased, timeout=60, what=f"the overdue timer fired by serve\n{(tmp_path / 'serve.log').read_text()}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+    assert session.scalar(select(Task.status).where(Task.name == "write")) == "cancelled"
+
+
 def test_phase_due_dates_become_task_due_at_and_reminders_follow_the_cadence(session, smtp):
     f.org(session)
     clock.set_now(T0)
