@@ -20,7 +20,16 @@ pytestmark = pytest.mark.both_dbs
 
 AUDITOR = "auditor@initech.test"
 EVIL = '=HYPERLINK("http://evil.test","click")'
-NAMES = ("completion", "distribution", "leniency", "goal-alignment", "participation", "guidance", "nine-box")
+NAMES = (
+    "completion",
+    "distribution",
+    "leniency",
+    "goal-alignment",
+    "participation",
+    "guidance",
+    "nine-box",
+    "calibration-deltas",  # answers for every cycle: empty when the cycle calibrates nobody
+)
 
 
 @pytest.fixture
