@@ -16,7 +16,8 @@ from engine.models import Account, ApiToken, Person
 from engine.people import normalize_email
 from engine.transaction import transactional
 
-ROLES = ("hr_admin", "auditor", "admin", "designer")
+# hr_partner: an HR business partner, who reads cycle reports over the people partnered to them (engine/scope.py)
+ROLES = ("hr_admin", "hr_partner", "auditor", "admin", "designer")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 

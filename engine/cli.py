@@ -75,7 +75,7 @@ def people_import(file: Path) -> None:
 @account_app.command("create")
 def account_create(
     email: str,
-    role: Annotated[list[str] | None, typer.Option(help="hr_admin, auditor, admin or designer")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="hr_admin, hr_partner, auditor, admin or designer")] = None,
     password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
 ) -> None:
     """Create or update a login (roles add up)."""

@@ -138,13 +138,22 @@ def test_account_create_reads_the_password_from_stdin(world):
     assert PASSWORD not in ok(world, "account").text  # never echoed
 
 
+def test_account_create_grants_the_hr_partner_role(world):
+    home, _ = world
+    run = reviewflow(home, "account", "create", "design.lead@initech.test", "--role", "hr_partner")
+    assert run.code == 0, run
+    assert "account design.lead@initech.test: roles hr_partner" in run.text
+    sql = "SELECT a.roles FROM account a JOIN person p ON p.id = a.person_id WHERE p.email = ?"
+    assert query(home, sql, "design.lead@initech.test") == [('["hr_partner"]',)]
+
+
 def test_too_short_password_is_refused_with_a_clear_message(world):
     assert_refused(world[1]["short password"], "at least 8 characters")
 
 
 @pytest.mark.parametrize(
     ("email", "words"),
-    [("x@initech.test", ["bogus", "hr_admin", "auditor"]), ("x", ["valid email"])],
+    [("x@initech.test", ["bogus", "hr_admin", "hr_partner", "auditor"]), ("x", ["valid email"])],
     ids=["unknown-role", "bad-email-and-role"],
 )
 def test_account_create_with_bad_input_is_refused(world, email, words):
