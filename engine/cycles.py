@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, cycle_settings, definitions, jobs, lanes
+from engine import audit, clock, cycle_settings, definitions, jobs, lanes, scope
 from engine.errors import InvalidInput, NotFound
 from engine.models import Cycle, Instance, Person, Task
 from engine.people import normalize_email
@@ -167,17 +167,17 @@ def launch(session: Session, *, actor: Person, cycle_id: int) -> Cycle:
     return transact(session, work)
 
 
-def counts(session: Session, cycle_id: int) -> dict[str, int]:
+def counts(session: Session, cycle_id: int, subjects: scope.Subjects = None) -> dict[str, int]:
+    """Instances by status, open and overdue tasks; `subjects` counts only those people's reviews (engine/scope.py)."""
+    in_scope = (Instance.cycle_id == cycle_id, scope.only(Instance.subject_id, subjects))
     rows = dict(
-        session.execute(
-            select(Instance.status, func.count()).where(Instance.cycle_id == cycle_id).group_by(Instance.status)
-        ).all()
+        session.execute(select(Instance.status, func.count()).where(*in_scope).group_by(Instance.status)).all()
     )
     open_q = (
         select(func.count())
         .select_from(Task)
         .join(Instance, Instance.id == Task.instance_id)
-        .where(Instance.cycle_id == cycle_id, Task.status == "open")
+        .where(*in_scope, Task.status == "open")
     )
     return {
         "instances": sum(rows.values()),

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import reports
+from engine import reports, scope
 
 DEFAULT: dict[str, Any] = {
     "bands": [
@@ -70,9 +70,12 @@ def compare(ratings: list[float], guidance: dict[str, Any]) -> list[dict[str, An
     return rows
 
 
-def report(session: Session, cycle_id: int, by: str = "department", stage: str = "before") -> dict[str, Any]:
-    """Each group's overall ratings (the manager's, or after appeals/calibration) against the cycle's guidance."""
-    c = reports._Cycle(session, cycle_id)
+def report(
+    session: Session, cycle_id: int, by: str = "department", stage: str = "before", subjects: scope.Subjects = None
+) -> dict[str, Any]:
+    """Each group's overall ratings (the manager's, or after appeals/calibration) against the cycle's guidance;
+    `subjects` keeps only those people (engine/scope.py)."""
+    c = reports._Cycle(session, cycle_id, subjects)
     key = reports._grouper(c, by)
     settings = c.cycle.settings or {}
     guidance = settings.get("distribution") or DEFAULT

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import reports
+from engine import reports, scope
 
 PERFORMANCE = (("low", (1, 2)), ("medium", (3,)), ("high", (4, 5)))
 POTENTIAL = ("low", "medium", "high")
@@ -19,9 +19,10 @@ def performance_band(rating: float | None) -> str | None:
     return next((band for band, values in PERFORMANCE if round(rating) in values), None)
 
 
-def report(session: Session, cycle_id: int, stage: str = "before") -> dict[str, Any]:
-    """Cells `performance/potential` with the people in them; people without both ratings are listed apart."""
-    c = reports._Cycle(session, cycle_id)
+def report(session: Session, cycle_id: int, stage: str = "before", subjects: scope.Subjects = None) -> dict[str, Any]:
+    """Cells `performance/potential` with the people in them; people without both ratings are listed apart.
+    `subjects` keeps only those people (engine/scope.py)."""
+    c = reports._Cycle(session, cycle_id, subjects)
     ratings = reports.overall_ratings(c)
     potential = {r.instance_id: r.text for r in c.records("rating") if r.dimension == "potential"}
     cells: dict[str, list[dict[str, Any]]] = {f"{p}/{q}": [] for p, _ in PERFORMANCE for q in POTENTIAL}

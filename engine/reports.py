@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, cycles, feedback
+from engine import clock, cycles, feedback, scope
 from engine.errors import InvalidInput
 from engine.models import Instance, Person, ReviewRecord, Task
 
@@ -24,15 +24,17 @@ Z95 = statistics.NormalDist().inv_cdf(0.975)
 
 
 class _Cycle:
-    """The cycle's instances with their subjects and the subjects' managers, loaded once."""
+    """The cycle's instances with their subjects and the subjects' managers, loaded once.
 
-    def __init__(self, session: Session, cycle_id: int) -> None:
+    `subjects` (engine/scope.py) keeps only those people's reviews and records; None keeps the whole cycle."""
+
+    def __init__(self, session: Session, cycle_id: int, subjects: scope.Subjects = None) -> None:
         self.cycle = cycles.get_cycle(session, cycle_id)  # NotFound for an unknown cycle
-        self.session, self.cycle_id = session, cycle_id
-        self.instances = {
-            i.id: i
-            for i in session.scalars(select(Instance).where(Instance.cycle_id == cycle_id, Instance.kind == "review"))
-        }
+        self.session, self.cycle_id, self.subjects = session, cycle_id, subjects
+        q = select(Instance).where(
+            Instance.cycle_id == cycle_id, Instance.kind == "review", scope.only(Instance.subject_id, subjects)
+        )
+        self.instances = {i.id: i for i in session.scalars(q)}
         subject_ids = {i.subject_id for i in self.instances.values() if i.subject_id is not None}
         self.people = _people(session, subject_ids)
         self.people.update(_people(session, {p.manager_id for p in self.people.values() if p.manager_id} - subject_ids))
@@ -48,7 +50,11 @@ class _Cycle:
         return self.people.get(subject.manager_id) if subject and subject.manager_id else None
 
     def records(self, kind: str) -> list[ReviewRecord]:
-        q = select(ReviewRecord).where(ReviewRecord.cycle_id == self.cycle_id, ReviewRecord.kind == kind)
+        q = select(ReviewRecord).where(
+            ReviewRecord.cycle_id == self.cycle_id,
+            ReviewRecord.kind == kind,
+            scope.only(ReviewRecord.subject_id, self.subjects),
+        )
         return list(self.session.scalars(q.order_by(ReviewRecord.id)))
 
 
@@ -74,9 +80,9 @@ def _value(score: float | None) -> str:
 # --- completion --------------------------------------------------------------------------------------------------
 
 
-def completion(session: Session, cycle_id: int) -> dict[str, Any]:
+def completion(session: Session, cycle_id: int, subjects: scope.Subjects = None) -> dict[str, Any]:
     """Open, done and overdue tasks per phase, subject department and subject manager; the slowest steps."""
-    c = _Cycle(session, cycle_id)
+    c = _Cycle(session, cycle_id, subjects)
     now = clock.now()
     tasks = (
         list(session.scalars(select(Task).where(Task.instance_id.in_(c.instances)).order_by(Task.id)))
@@ -169,9 +175,11 @@ def _histogram(pairs: Iterable[tuple[float | None, float | None]]) -> dict[str, 
     }
 
 
-def distribution(session: Session, cycle_id: int, by: str = "department") -> dict[str, Any]:
+def distribution(
+    session: Session, cycle_id: int, by: str = "department", subjects: scope.Subjects = None
+) -> dict[str, Any]:
     """Counts of overall ratings before (manager) and after (appeal / calibration) per group and for the cycle."""
-    c = _Cycle(session, cycle_id)
+    c = _Cycle(session, cycle_id, subjects)
     key = _grouper(c, by)
     ratings = overall_ratings(c)
     groups: dict[Any, list[tuple[float | None, float | None]]] = defaultdict(list)
@@ -214,9 +222,11 @@ def welch_interval(a: list[float], b: list[float]) -> tuple[float, float] | None
     return diff - half, diff + half
 
 
-def leniency(session: Session, cycle_id: int, min_team: int = 5) -> dict[str, Any]:
-    """Per manager: their team's mean manager overall rating against everyone else's, with a 95% interval."""
-    c = _Cycle(session, cycle_id)
+def leniency(session: Session, cycle_id: int, min_team: int = 5, subjects: scope.Subjects = None) -> dict[str, Any]:
+    """Per manager: their team's mean manager overall rating against everyone else's, with a 95% interval.
+
+    With `subjects`, both sides are in scope: the in-scope part of a team against the rest of the in-scope people."""
+    c = _Cycle(session, cycle_id, subjects)
     teams: dict[int, list[float]] = defaultdict(list)
     everyone: list[tuple[int, float]] = []
     for instance_id, (before, _after) in overall_ratings(c).items():
@@ -256,9 +266,9 @@ def leniency(session: Session, cycle_id: int, min_team: int = 5) -> dict[str, An
 # --- goals and 360 -----------------------------------------------------------------------------------------------
 
 
-def goal_alignment(session: Session, cycle_id: int) -> dict[str, Any]:
+def goal_alignment(session: Session, cycle_id: int, subjects: scope.Subjects = None) -> dict[str, Any]:
     """How many goals are aligned to a company goal (`aligned_to` set), overall and per subject department."""
-    c = _Cycle(session, cycle_id)
+    c = _Cycle(session, cycle_id, subjects)
     per: dict[str, Counter[str]] = defaultdict(Counter)
     total: Counter[str] = Counter()
     for r in c.records("goal"):
@@ -279,9 +289,9 @@ def goal_alignment(session: Session, cycle_id: int) -> dict[str, Any]:
     }
 
 
-def participation_360(session: Session, cycle_id: int) -> dict[str, Any]:
+def participation_360(session: Session, cycle_id: int, subjects: scope.Subjects = None) -> dict[str, Any]:
     """Per perspective: feedback requests, answers, declines, still open, and rates. Counts only, never who."""
-    c = _Cycle(session, cycle_id)
+    c = _Cycle(session, cycle_id, subjects)
     counts: dict[str, Counter[str]] = {p: Counter() for p in FEEDBACK_TASKS.values()}
     q = select(Task.name, Task.lane, Task.status, Task.submitted).where(Task.instance_id.in_(c.instances))
     for name, lane, status, submitted in session.execute(q) if c.instances else []:
