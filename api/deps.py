@@ -51,5 +51,7 @@ def require(*roles: str) -> Callable[[Person], Person]:
 
 HRPerson = Annotated[Person, Depends(require("hr_admin", "admin"))]
 ReaderPerson = Annotated[Person, Depends(require("hr_admin", "auditor", "admin"))]
+# Readers plus HR partners, who see only the people partnered to them (engine/scope.py): cycle reports and summaries.
+ScopedReader = Annotated[Person, Depends(require("hr_admin", "hr_partner", "auditor", "admin"))]
 DeployerPerson = Annotated[Person, Depends(require("hr_admin", "designer", "admin"))]
 DefinitionReader = Annotated[Person, Depends(require("hr_admin", "designer", "auditor", "admin"))]

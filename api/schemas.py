@@ -120,8 +120,10 @@ class CycleOut(Out):
     name: str
     status: str
     definition: DefinitionRef
-    participants: Any
-    settings: dict[str, Any]
-    launch_problems: list[dict[str, Any]]
-    counts: Counts
+    # withheld from an HR partner (left out of the response): they may name people outside the partner's scope
+    participants: Any = None
+    settings: dict[str, Any] | None = None
+    launch_problems: list[dict[str, Any]] | None = None
+    counts: Counts  # an HR partner's: only the reviews of the people partnered to them
     launch: LaunchProgress | None = None
+    scope: dict[str, Any] | None = None  # {"kind": "all"} or {"kind": "partner", "people": n}

@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from api.deps import HRPerson, ReaderPerson, SessionDep
+from api.deps import HRPerson, ScopedReader, SessionDep
 from api.schemas import CycleOut
-from engine import cycles, messages
+from engine import cycles, messages, scope
 from engine import launch as bulk_launch
 from engine.models import Cycle
 
@@ -23,18 +23,24 @@ class CycleIn(BaseModel):
     settings: dict[str, Any] | None = None
 
 
-def _view(session: Any, c: Cycle) -> dict:
-    return {
+def _view(session: Any, c: Cycle, subjects: scope.Subjects = None) -> dict:
+    """The whole cycle; for an HR partner (`subjects`) only counts over their people, none of the cycle's lists."""
+    view = {
         "id": c.id,
         "name": c.name,
         "status": c.status,
         "definition": {"key": c.definition.key, "version": c.definition.version},
-        "participants": c.participants,
-        "settings": c.settings,
-        "launch_problems": c.launch_problems,
-        "counts": cycles.counts(session, c.id),
-        "launch": bulk_launch.progress(session, c.id),
+        "counts": cycles.counts(session, c.id, subjects),
+        "scope": scope.describe(subjects),
     }
+    if subjects is None:
+        view |= {
+            "participants": c.participants,
+            "settings": c.settings,
+            "launch_problems": c.launch_problems,
+            "launch": bulk_launch.progress(session, c.id),
+        }
+    return view
 
 
 @router.post("", status_code=201, response_model=CycleOut)
@@ -51,16 +57,18 @@ def create_cycle(body: CycleIn, session: SessionDep, actor: HRPerson) -> dict:
     return _view(session, c)
 
 
-@router.get("", response_model=list[CycleOut])
-def list_cycles(session: SessionDep, _actor: ReaderPerson) -> list[dict]:
-    """Every cycle with its counts."""
-    return [_view(session, c) for c in session.scalars(select(Cycle).order_by(Cycle.id))]
+# exclude_unset: what an HR partner's view withholds is left out, not sent as null
+@router.get("", response_model=list[CycleOut], response_model_exclude_unset=True)
+def list_cycles(session: SessionDep, actor: ScopedReader) -> list[dict]:
+    """Every cycle with its counts (an HR partner's: over the people partnered to them)."""
+    subjects = scope.subjects_in_scope(session, actor)
+    return [_view(session, c, subjects) for c in session.scalars(select(Cycle).order_by(Cycle.id))]
 
 
-@router.get("/{cycle_id}", response_model=CycleOut)
-def get_cycle(cycle_id: int, session: SessionDep, _actor: ReaderPerson) -> dict:
-    """A cycle's status and counts."""
-    return _view(session, cycles.get_cycle(session, cycle_id))
+@router.get("/{cycle_id}", response_model=CycleOut, response_model_exclude_unset=True)
+def get_cycle(cycle_id: int, session: SessionDep, actor: ScopedReader) -> dict:
+    """A cycle's status and counts (an HR partner's: over the people partnered to them)."""
+    return _view(session, cycles.get_cycle(session, cycle_id), scope.subjects_in_scope(session, actor))
 
 
 @router.post("/{cycle_id}/preflight")

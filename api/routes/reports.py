@@ -1,4 +1,7 @@
-"""Cycle reports as JSON and as CSV for spreadsheets (UTF-8 with BOM, formula cells neutralised). Readers only."""
+"""Cycle reports as JSON and as CSV for spreadsheets (UTF-8 with BOM, formula cells neutralised).
+
+Readers see the whole cycle; an HR partner only the people partnered to them (engine/scope.py). Each JSON report says
+which in `scope`, and a partner's exports are named `cycle-{id}-{name}-partner.csv|.xlsx`."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.deps import ReaderPerson, SessionDep
-from engine import calibration_report, guidance, nine_box, reports
+from api.deps import ScopedReader, SessionDep
+from engine import calibration_report, guidance, nine_box, reports, scope
 from engine.errors import NotFound
 
 router = APIRouter(prefix="/api/cycles", tags=["reports"])
@@ -22,16 +25,19 @@ Stage = Literal["before", "after"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _run(session: Session, cycle_id: int, name: str, by: str, stage: Stage = "before") -> dict[str, Any]:
+def _run(
+    session: Session, cycle_id: int, name: str, by: str, stage: Stage = "before", subjects: scope.Subjects = None
+) -> dict[str, Any]:
+    """Run one report over `subjects` (None: the whole cycle); every runner loads only those people's data."""
     runners: dict[str, Callable[[], dict[str, Any]]] = {
-        "completion": lambda: reports.completion(session, cycle_id),
-        "distribution": lambda: reports.distribution(session, cycle_id, by=by),
-        "leniency": lambda: reports.leniency(session, cycle_id),
-        "goal-alignment": lambda: reports.goal_alignment(session, cycle_id),
-        "participation": lambda: reports.participation_360(session, cycle_id),
-        "guidance": lambda: guidance.report(session, cycle_id, by=by, stage=stage),
-        "nine-box": lambda: nine_box.report(session, cycle_id, stage=stage),
-        "calibration-deltas": lambda: calibration_report.deltas(session, cycle_id),
+        "completion": lambda: reports.completion(session, cycle_id, subjects=subjects),
+        "distribution": lambda: reports.distribution(session, cycle_id, by=by, subjects=subjects),
+        "leniency": lambda: reports.leniency(session, cycle_id, subjects=subjects),
+        "goal-alignment": lambda: reports.goal_alignment(session, cycle_id, subjects=subjects),
+        "participation": lambda: reports.participation_360(session, cycle_id, subjects=subjects),
+        "guidance": lambda: guidance.report(session, cycle_id, by=by, stage=stage, subjects=subjects),
+        "nine-box": lambda: nine_box.report(session, cycle_id, stage=stage, subjects=subjects),
+        "calibration-deltas": lambda: calibration_report.deltas(session, cycle_id, subjects=subjects),
     }
     if name not in runners:
         known = sorted(runners)
@@ -39,7 +45,12 @@ def _run(session: Session, cycle_id: int, name: str, by: str, stage: Stage = "be
             f"No report named '{name}'. Reports: {', '.join(known)}.",
             errors=[{"path": "name", "message": "unknown report", "allowed": known}],
         )
-    return runners[name]()
+    return runners[name]() | {"scope": scope.describe(subjects)}
+
+
+def _filename(cycle_id: int, name: str, subjects: scope.Subjects, extension: str) -> str:
+    """`cycle-3-completion.csv`, or `cycle-3-completion-partner.csv` for an HR partner's part of the cycle."""
+    return f"cycle-{cycle_id}-{name}{'' if subjects is None else '-partner'}.{extension}"
 
 
 def _label(manager: dict[str, Any] | None) -> str:
@@ -197,11 +208,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get("/{cycle_id}/reports/{name}.xlsx")
 def report_xlsx(
-    cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department", stage: Stage = "before"
+    cycle_id: int, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
 ) -> Response:
     """A report as an Excel workbook."""
-    header, rows = TABLES[name](_run(session, cycle_id, name, by, stage))
-    filename = f"cycle-{cycle_id}-{name}.xlsx"
+    subjects = scope.subjects_in_scope(session, actor)
+    report = _run(session, cycle_id, name, by, stage, subjects)
+    header, rows = TABLES[name](report)
+    filename = _filename(cycle_id, name, subjects, "xlsx")
     return Response(
         to_xlsx(name, header, rows),
         media_type=XLSX,
@@ -212,12 +225,13 @@ def report_xlsx(
 # The .csv and .xlsx routes are declared first: `{name}` alone would also match "completion.csv".
 @router.get("/{cycle_id}/reports/{name}.csv")
 def report_csv(
-    cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department", stage: Stage = "before"
+    cycle_id: int, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
 ) -> Response:
     """A report as CSV (UTF-8 with BOM so spreadsheets show Chinese names; one header row)."""
-    report = _run(session, cycle_id, name, by, stage)
+    subjects = scope.subjects_in_scope(session, actor)
+    report = _run(session, cycle_id, name, by, stage, subjects)
     header, rows = TABLES[name](report)
-    filename = f"cycle-{cycle_id}-{name}.csv"
+    filename = _filename(cycle_id, name, subjects, "csv")
     return Response(
         to_csv(header, rows),
         media_type="text/csv; charset=utf-8",
@@ -227,7 +241,7 @@ def report_csv(
 
 @router.get("/{cycle_id}/reports/{name}")
 def report(
-    cycle_id: int, name: str, session: SessionDep, _actor: ReaderPerson, by: str = "department", stage: Stage = "before"
+    cycle_id: int, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
 ) -> dict:
-    """A cycle report: completion, distribution (`by` department|manager), leniency, goal-alignment, participation."""
-    return _run(session, cycle_id, name, by, stage)
+    """A cycle report (see the names in a 404), over the caller's scope: `"scope": {"kind": "all" | "partner"}`."""
+    return _run(session, cycle_id, name, by, stage, scope.subjects_in_scope(session, actor))
