@@ -14,11 +14,12 @@ import pytest
 
 from api.app import create_app
 from engine import accounts
-from engine.models import CalibrationGroup
+from engine.models import CalibrationGroup, Person
 from tests import factories as f
 
 EMPLOYEE, OTHER, MANAGER = "designer1@initech.test", "designer2@initech.test", "design.lead@initech.test"
 AUDITOR, ADMIN = "auditor@initech.test", "admin@initech.test"
+PARTNER = "partner@initech.test"
 CALLERS = {
     "anon": None,  # no Authorization header
     "bad": "bad",  # a bearer token that was never issued
@@ -26,6 +27,7 @@ CALLERS = {
     "other": OTHER,  # a peer of the subject (same manager), with a review of their own
     "manager": MANAGER,  # the subject's manager, with no task yet in the subject's review
     "hr": f.HR,  # hr_admin
+    "hr_partner": PARTNER,  # hr_partner of the subject only: reads reports and cycle counts over the subject, no more
     "designer": f.DESIGNER,  # the CEO, role designer only (also skip-level of the subject)
     "auditor": AUDITOR,
     "admin": ADMIN,
@@ -45,6 +47,7 @@ def rule(default: int, **special: int) -> dict[str, int]:
 SEE_ALL = {"hr": 200, "auditor": 200, "admin": 200}  # hr_admin, auditor and admin read every record
 EVERYONE = rule(200)
 READERS = rule(403, **SEE_ALL)
+SCOPED_READERS = rule(403, hr_partner=200, **SEE_ALL)  # the partner's answer covers only their people
 DEFINITION_READERS = rule(403, hr=200, designer=200, auditor=200, admin=200)
 
 
@@ -131,31 +134,35 @@ TABLE = [
     row("GET", "/api/definitions/{key}", rule(403, hr=404, designer=404, auditor=404, admin=404), key="no_such_key"),
     row("GET", "/api/definitions/{key}/versions/{version}/bpmn", DEFINITION_READERS, key="key", version=1),
     row("POST", "/api/cycles", hr_writes(201), new_cycle),
-    row("GET", "/api/cycles", READERS),
-    row("GET", CYCLE, READERS, cycle_id="cycle"),
-    row("GET", CYCLE, rule(403, hr=404, auditor=404, admin=404), cycle_id=UNKNOWN),
+    row("GET", "/api/cycles", SCOPED_READERS),
+    row("GET", CYCLE, SCOPED_READERS, cycle_id="cycle"),
+    row("GET", CYCLE, rule(403, hr=404, hr_partner=404, auditor=404, admin=404), cycle_id=UNKNOWN),
     row("POST", CYCLE + "/preflight", hr_writes(200), cycle_id="cycle"),
     row("POST", CYCLE + "/launch", hr_writes(202), cycle_id="cycle"),  # again: resumes, creates nothing new
     row("POST", CYCLE + "/release", hr_writes(200), cycle_id="cycle"),  # nothing waits for results: 0 released
-    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="completion"),
-    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="distribution"),
-    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="leniency"),
-    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="goal-alignment"),
-    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="participation"),
-    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="guidance"),
-    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="nine-box"),
-    row("GET", CYCLE + "/reports/{name}", READERS, cycle_id="cycle", name="calibration-deltas"),
+    row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="completion"),
+    row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="distribution"),
+    row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="leniency"),
+    row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="goal-alignment"),
+    row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="participation"),
+    row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="guidance"),
+    row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="nine-box"),
+    row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="calibration-deltas"),
     row(
-        "GET", CYCLE + "/reports/{name}", rule(403, hr=404, auditor=404, admin=404), cycle_id=UNKNOWN, name="completion"
+        "GET",
+        CYCLE + "/reports/{name}",
+        rule(403, hr=404, hr_partner=404, auditor=404, admin=404),
+        cycle_id=UNKNOWN,
+        name="completion",
     ),
-    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="completion"),
-    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="distribution"),
-    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="leniency"),
-    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="goal-alignment"),
-    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="participation"),
-    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="guidance"),
-    row("GET", CYCLE + "/reports/{name}.xlsx", READERS, cycle_id="cycle", name="distribution"),
-    row("GET", CYCLE + "/reports/{name}.csv", READERS, cycle_id="cycle", name="calibration-deltas"),
+    row("GET", CYCLE + "/reports/{name}.csv", SCOPED_READERS, cycle_id="cycle", name="completion"),
+    row("GET", CYCLE + "/reports/{name}.csv", SCOPED_READERS, cycle_id="cycle", name="distribution"),
+    row("GET", CYCLE + "/reports/{name}.csv", SCOPED_READERS, cycle_id="cycle", name="leniency"),
+    row("GET", CYCLE + "/reports/{name}.csv", SCOPED_READERS, cycle_id="cycle", name="goal-alignment"),
+    row("GET", CYCLE + "/reports/{name}.csv", SCOPED_READERS, cycle_id="cycle", name="participation"),
+    row("GET", CYCLE + "/reports/{name}.csv", SCOPED_READERS, cycle_id="cycle", name="guidance"),
+    row("GET", CYCLE + "/reports/{name}.xlsx", SCOPED_READERS, cycle_id="cycle", name="distribution"),
+    row("GET", CYCLE + "/reports/{name}.csv", SCOPED_READERS, cycle_id="cycle", name="calibration-deltas"),
     row("GET", "/api/tasks", EVERYONE),  # everyone has an inbox, possibly empty
     row("GET", TASK, rule(404, employee=200, **SEE_ALL), task_id="task"),
     row("GET", TASK, rule(404), task_id=UNKNOWN),
@@ -228,10 +235,13 @@ def test_the_table_keeps_the_global_rules():
 def world(client, session) -> dict[str, Any]:
     people = f.org(session)
     ids = {"subject": people[EMPLOYEE].id, "hr_person": people[f.HR].id}
-    for email, role in ((AUDITOR, "auditor"), (ADMIN, "admin")):
+    for email, role in ((AUDITOR, "auditor"), (ADMIN, "admin"), (PARTNER, "hr_partner")):
         accounts.create_account(session, email=email, roles=[role], password=None, actor="test")
     definition = f.deploy(session)
     cycle = f.launched(session, definition, [EMPLOYEE, OTHER])
+    # partnered after launch, so the reviews' lanes (frozen at launch) stay as they were
+    session.get(Person, ids["subject"]).hr_partner_id = session.query(Person).filter_by(email=PARTNER).one().id
+    session.commit()
     headers = {c: f.token(session, e) for c, e in CALLERS.items() if e not in (None, "bad")}
     headers.update(anon={}, bad={"Authorization": "Bearer rf_this-token-was-never-issued"})
     group = CalibrationGroup(
