@@ -20,6 +20,7 @@ from tests import factories as f
 
 EMPLOYEE, OTHER, MANAGER = "designer1@initech.test", "designer2@initech.test", "design.lead@initech.test"
 AUDITOR, ADMIN = "auditor@initech.test", "admin@initech.test"
+PARTNER = "partner@initech.test"
 PASSWORD = "Page-pass-123"
 CALLERS = {
     "anon": None,
@@ -27,6 +28,8 @@ CALLERS = {
     "other": OTHER,  # a peer with a review of their own
     "manager": MANAGER,  # no task in the subject's review yet
     "hr": f.HR,
+    # hr_partner of the subject: reports over the API only; the dashboards and instance pages are not scoped, so refused
+    "hr_partner": PARTNER,
     "designer": f.DESIGNER,
     "auditor": AUDITOR,
     "admin": ADMIN,
@@ -189,12 +192,16 @@ def signed_in(app: Any, email: str | None) -> TestClient:
 
 def build_world(session: Any) -> dict[str, Any]:
     f.org(session)
-    for email, roles in ((AUDITOR, ["auditor"]), (ADMIN, ["admin"])):
+    for email, roles in ((AUDITOR, ["auditor"]), (ADMIN, ["admin"]), (PARTNER, ["hr_partner"])):
         accounts.create_account(session, email=email, roles=roles, password=None, actor="test")
     for email in [e for e in CALLERS.values() if e]:
         accounts.create_account(session, email=email, roles=[], password=PASSWORD, actor="test")
     definition = f.deploy(session)
     cycle = f.launched(session, definition, [EMPLOYEE, OTHER])
+    subject, partner = (f.people.by_email(session, e) for e in (EMPLOYEE, PARTNER))
+    assert subject is not None and partner is not None
+    subject.hr_partner_id = partner.id  # after launch: the reviews' lanes stay as they were
+    session.commit()
     [task] = [t for t in cycle_tasks(session) if t["subject"]["email"] == EMPLOYEE]
     xml = next(fl.content for fl in definition.files if fl.kind == "bpmn")
     return {"key": definition.key, "cycle": cycle.id, "task": task["id"], "instance": task["instance_id"], "xml": xml}
