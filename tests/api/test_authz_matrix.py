@@ -16,6 +16,7 @@ from api.app import create_app
 from engine import accounts
 from engine.models import CalibrationGroup, Person
 from tests import factories as f
+from tests.api.test_reports_api import NAMES as REPORT_NAMES
 
 EMPLOYEE, OTHER, MANAGER = "designer1@initech.test", "designer2@initech.test", "design.lead@initech.test"
 AUDITOR, ADMIN = "auditor@initech.test", "admin@initech.test"
@@ -106,16 +107,7 @@ def submission(_w: dict) -> dict:
     return {"json": {"data": GOOD_CHECKIN}}
 
 
-REPORTS = (
-    "completion",
-    "distribution",
-    "leniency",
-    "goal-alignment",
-    "participation",
-    "guidance",
-    "nine-box",
-    "calibration-deltas",
-)
+REPORTS = REPORT_NAMES  # every report the API serves
 TASK, INSTANCE, CYCLE = "/api/tasks/{task_id}", "/api/instances/{instance_id}", "/api/cycles/{cycle_id}"
 TABLE = [
     # Signing in needs no token; a stale one in the header does not matter.

@@ -14,21 +14,13 @@ from openpyxl import load_workbook
 from engine import accounts
 from engine.models import CalibrationGroup, Person, ReviewRecord, Task
 from tests import factories as f
+from tests.api.test_reports_api import NAMES as REPORT_NAMES
 from tests.engine.test_reports import seed_cycle
 
 pytestmark = pytest.mark.both_dbs
 
 PARTNER, LONELY = "partner@initech.test", "lonely.partner@initech.test"
-NAMES = (
-    "completion",
-    "distribution",
-    "leniency",
-    "goal-alignment",
-    "participation",
-    "guidance",
-    "nine-box",
-    "calibration-deltas",
-)
+NAMES = REPORT_NAMES  # every report the API serves
 # seed_cycle names member i of manager m `m{m}.e{i}@seed.test` / "Member m.i"; managers are m0, m1, m2.
 TEAMS = {"Lenny": ("Sales", [5, 5, 4, 4]), "Sam": ("Ops", [1, 2, 3]), "Tina": ("Ops", [3, 3])}
 IN_SCOPE = ["m0.e0@seed.test", "m0.e1@seed.test", "m1.e0@seed.test", "m1.e1@seed.test"]  # ratings 5, 5, 1, 2
