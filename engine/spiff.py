@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironm
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -170,6 +171,8 @@ def parse_files(files: list[tuple[str, bytes]], *, check: bool = True) -> Parsed
         raise _validation_error(exc) from None
     except Exception as exc:  # the parser raises plain errors for some broken references
         raise DefinitionInvalid(str(exc), errors=[_problem(None, None, None, str(exc))]) from None
+    for process_spec in [spec, *subprocess_specs.values()]:
+        _wire_loops(process_spec)
     parsed = Parsed(
         key=key, name=spec.description or key, spec=spec, subprocess_specs=subprocess_specs, has_scripts=has_scripts
     )
@@ -187,6 +190,20 @@ def parse_files(files: list[tuple[str, bytes]], *, check: bool = True) -> Parsed
                     )
                 )
     return parsed
+
+
+def _wire_loops(process_spec: Any) -> None:
+    """Connect each multi-instance/loop task to its child's completion, as SpiffWorkflow's own deserialiser does.
+
+    The parser leaves this wiring to the first child the workflow creates (`create_child` connects `merge_child` on
+    the shared spec object). A freshly parsed spec in another process, or after a restart, has no children yet, so
+    answers completed there were never merged into the output collection. Wiring every spec when it is parsed makes
+    a spec parsed anywhere behave the same as the one the multi-instance started on."""
+    for task_spec in process_spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = process_spec.task_specs[task_spec.task_spec]
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 def problems_summary(problems: list[dict[str, Any]]) -> str:
