@@ -245,6 +245,38 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+def _check_instances(sample: int | None, *, quiet: bool) -> int:
+    """Run the instance check with a progress bar; print each problem on one line; return how many there were."""
+    from rich.progress import Progress
+
+    from engine import instance_check
+
+    with _session() as s, Progress(console=err, transient=True, disable=quiet) as bar:
+        job = bar.add_task("Loading unfinished instances", total=None)
+        report = instance_check.check_instances(
+            s, sample=sample, progress=lambda done, total: bar.update(job, completed=done, total=total)
+        )
+    for problem in report.problems[:50]:
+        err.print(f"[red]cannot carry on[/red] {problem.line()}", soft_wrap=True)
+    if len(report.problems) > 50:
+        err.print(f"... and {len(report.problems) - 50} more")
+    if not quiet or report.problems:
+        found = len(report.problems)
+        out.print(f"{report.checked} of {report.unfinished} unfinished instances checked, {found} problems")
+    return len(report.problems)
+
+
+@app.command()
+def check(
+    all_: Annotated[bool, typer.Option("--all", help="every unfinished instance, not a sample per diagram")] = False,
+) -> None:
+    """Load and dry-step unfinished instances with this version's code and diagrams; exit 1 naming any that fail."""
+    schema.upgrade()
+    sample = None if all_ else get_settings().startup_check_sample
+    if _check_instances(sample, quiet=False):
+        raise typer.Exit(1)
+
+
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API and pages (with the in-process job worker when no broker is set)."""
@@ -254,6 +286,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from engine import timers
 
     schema.upgrade()
+    mode = get_settings().startup_check
+    if mode != "off" and _check_instances(None if mode == "all" else get_settings().startup_check_sample, quiet=True):
+        err.print(
+            "Refusing to serve: the instances above cannot be carried on by this version, and answers given to them "
+            "would be lost. Run `reviewflow check --all`, fix or restore them, or set REVIEWFLOW_STARTUP_CHECK=off."
+        )
+        raise typer.Exit(1)
     if jobs.default_mode("thread") == "thread":
         timers.start_ticker()  # embedded: no beat, so this process ticks timers, reminders and mail itself
     uvicorn.run(create_app(), host=host, port=port, log_level="info")

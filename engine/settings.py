@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     webhooks: list[Webhook] = []  # JSON in REVIEWFLOW_WEBHOOKS
+    # `serve` first loads and dry-steps unfinished instances (engine/instance_check.py) and refuses to start when one
+    # cannot be: "sample" checks up to `startup_check_sample` of each diagram version, "all" every one, "off" none
+    startup_check: Literal["sample", "all", "off"] = "sample"
+    startup_check_sample: int = 20
 
 
 @lru_cache

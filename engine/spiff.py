@@ -206,6 +206,18 @@ def _wire_loops(process_spec: Any) -> None:
                 child.completed_event.connect(task_spec.merge_child)
 
 
+def unwired_loops(wf: BpmnWorkflow) -> list[str]:
+    """Element ids of multi-instance/loop tasks whose answers would not be collected by this process's spec."""
+    found = []
+    for process_spec in [wf.spec, *wf.subprocess_specs.values()]:
+        for task_spec in process_spec.task_specs.values():
+            if isinstance(task_spec, LoopTask):
+                child = process_spec.task_specs.get(task_spec.task_spec)
+                if child is None or not child.completed_event.is_connected(task_spec.merge_child):
+                    found.append(task_spec.bpmn_id or task_spec.name)
+    return found
+
+
 def problems_summary(problems: list[dict[str, Any]]) -> str:
     first = problems[0]
     where = ", ".join(str(x) for x in (first.get("file"), first.get("element")) if x)
