@@ -50,39 +50,32 @@ def rater_tasks(session: Session, instance_id: int) -> list[Task]:
     return [t for t in tasks if perspective(t)]
 
 
-def _under(session: Session, person_id: int) -> set[int]:
-    """Everyone below `person_id` in the current org chart (their reports, their reports' reports, ...)."""
-    found: set[int] = set()
-    frontier = {person_id}
-    while frontier:
-        frontier = set(session.scalars(select(Person.id).where(Person.manager_id.in_(frontier)))) - found - {person_id}
-        found |= frontier
-    return found
-
-
-def involved_ids(session: Session, *, viewer: Person, instances: list[Instance]) -> set[int]:
-    """Ids of the instances among `instances` the viewer takes part in: as the subject, in the subject's manager
-    chain (current, or as frozen at launch), or as a rater."""
-    if not instances:
-        return set()
-    subjects = _under(session, viewer.id) | {viewer.id}
-    mine = session.scalars(
-        select(Task)
-        .join(TaskAssignee, TaskAssignee.task_id == Task.id)
-        .where(Task.instance_id.in_([i.id for i in instances]), TaskAssignee.person_id == viewer.id)
-    )
-    rated = {t.instance_id for t in mine if perspective(t)}
-    out = set()
-    for instance in instances:
-        frozen = instance.lanes or {}
-        chain = {*frozen.get(lanes.MANAGER, []), *frozen.get(lanes.SKIP, [])}
-        if instance.subject_id in subjects or viewer.email in chain or instance.id in rated:
-            out.add(instance.id)
-    return out
+def _managers_of(subject: Person | None) -> set[int]:
+    """Ids of everyone above `subject` in the current org chart."""
+    ids: set[int] = set()
+    person = subject.manager if subject else None
+    while person is not None and person.id not in ids:
+        ids.add(person.id)
+        person = person.manager
+    return ids
 
 
 def involved(session: Session, *, viewer: Person, instance: Instance) -> bool:
-    return instance.id in involved_ids(session, viewer=viewer, instances=[instance])
+    """The viewer is the subject, in the subject's manager chain (current, or as frozen at launch), or a rater."""
+    if instance.subject_id is not None and instance.subject_id == viewer.id:
+        return True
+    frozen = instance.lanes or {}
+    if viewer.id in _managers_of(instance.subject) or viewer.email in {
+        *frozen.get(lanes.MANAGER, []),
+        *frozen.get(lanes.SKIP, []),
+    }:
+        return True
+    mine = session.scalars(
+        select(Task)
+        .join(TaskAssignee, TaskAssignee.task_id == Task.id)
+        .where(Task.instance_id == instance.id, TaskAssignee.person_id == viewer.id)
+    )
+    return any(perspective(t) for t in mine)
 
 
 def opened_until(session: Session, *, viewer: Person, instance_id: int) -> datetime | None:
