@@ -113,7 +113,7 @@ def _h(session, email):
     return f.token(session, email)  # fresh each time: the test moves the clock past a token's hour
 
 
-def _do(client, session, email, name, data, subject):
+def _do(client, session, email, name, data, subject) -> dict:
     h = _h(session, email)
     [task] = [
         t
@@ -122,6 +122,7 @@ def _do(client, session, email, name, data, subject):
     ]
     r = client.post(f"/api/tasks/{task['id']}/complete", headers=h, json={"data": data})
     assert r.status_code == 200, (email, name, r.text)
+    return r.json()
 
 
 def _review_world(client, session) -> dict:
@@ -134,15 +135,17 @@ def _review_world(client, session) -> dict:
     for email, roles in (*roles_of.items(), (HR, ["hr_admin"])):
         accounts.create_account(session, email=email, roles=roles, password=PASSWORD, actor="test")
     cycle = f.launched(session, deploy_shipped(session, "annual_review"), [EMPLOYEE, LEAD], settings=SETTINGS)
+    nexts = []
     for subject, manager, nominees in ((EMPLOYEE, LEAD, PEERS), (LEAD, CEO, ["designer2@initech.test", *PEERS[1:]])):
         _do(client, session, subject, "draft_goals", {"goals": GOALS}, subject)
         _do(client, session, manager, "approve_goals", {"goal_decision": "approve"}, subject)
         _do(client, session, subject, "nominate_peers", {"nominees": nominees}, subject)
-        _do(client, session, manager, "approve_peers", {"peers": nominees}, subject)
+        nexts += _do(client, session, manager, "approve_peers", {"peers": nominees}, subject)["next"]
+    # what each submitter was shown of the instance's open tasks afterwards: never how many raters are still due
     for rater, subject, name, minute, text in ANSWERS:
         clock.set_now(T0.replace(hour=13, minute=minute, second=17))
         answer = {"declined": False, "rating": 3 + minute % 3, "strengths": text, "improvements": f"More {text}"}
-        _do(client, session, rater, name, answer, subject)
+        nexts += _do(client, session, rater, name, answer, subject)["next"]
     clock.set_now(T0.replace(hour=14))
     self_review = {
         "self_goal_ratings": ratings(3, 4),
@@ -150,11 +153,12 @@ def _review_world(client, session) -> dict:
         "self_overall": 4,
         "self_summary": "A year of steady delivery.",
     }
-    _do(client, session, EMPLOYEE, "self_assessment", self_review, EMPLOYEE)
+    nexts += _do(client, session, EMPLOYEE, "self_assessment", self_review, EMPLOYEE)["next"]
     session.rollback()
     instances = {i.subject.email: i.id for i in session.scalars(select(Instance).where(Instance.cycle_id == cycle.id))}
     raters = list(session.scalars(select(Task).where(Task.name.in_(["give_peer_feedback", "give_upward_feedback"]))))
     ids, spiff_ids = sorted(t.id for t in raters), {t.spiff_id for t in raters}
+    assert [n for n in nexts if n["name"] in ("give_peer_feedback", "give_upward_feedback") and not n["yours"]] == []
     return {"cycle": cycle.id, "instances": instances, "rater_tasks": ids, "rater_spiff": spiff_ids}
 
 
