@@ -29,8 +29,8 @@ READER_ROLES = {"hr_admin", "auditor", "admin"}
 DETAIL_MINUTES = 30
 OPENED = "rater_detail.opened"
 REASON_MIN, REASON_MAX = 10, 500
-# Shipped rater tasks by element id, for diagrams that draw them outside a Peer / Direct Report lane.
 RATER_ACTIONS = {"task.completed", "task.draft_saved", "workflow.failed"}  # what a rater does on their task
+# Shipped rater tasks by element id, for diagrams that draw them outside a Peer / Direct Report lane.
 RATER_TASKS = {"give_peer_feedback": "peer", "give_upward_feedback": "direct_report"}
 
 
