@@ -160,5 +160,6 @@ def instance_events(session: Session, *, actor: Person, instance_id: int) -> dic
     raters = anonymity.status(session, viewer=actor, instance=instance)
     seen = Sight(raters["sight"])
     tasks = anonymity.rater_tasks(session, instance_id)
+    raters["rated"] = bool(tasks)  # has anybody been asked to rate in this review
     raters["answers"] = anonymity.answers_view(session, instance, tasks, seen)
     return {"items": anonymity.redact_events(out, tasks, seen), "raters": raters}
