@@ -75,6 +75,7 @@ class InstanceDetail(Out):
     tasks: list[TaskSummary]
     created_at: str | None
     updated_at: str | None
+    raters: dict[str, Any] | None = None  # {"sight", "opened_until", "requests"?}: see engine/anonymity.py
 
 
 class AuditEventOut(Out):
@@ -89,6 +90,13 @@ class AuditEventOut(Out):
 
 class EventList(Out):
     items: list[AuditEventOut]
+    raters: dict[str, Any] | None = None  # {"sight", "opened_until", "answers"}: see engine/anonymity.py
+
+
+class RaterDetailOpened(Out):
+    instance_id: int
+    reason: str
+    opened_until: str
 
 
 class Verify(Out):

@@ -10,7 +10,19 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine import audit, calibration_view, clock, definitions, feedback, form_rules, lanes, records, reminders, spiff
+from engine import (
+    anonymity,
+    audit,
+    calibration_view,
+    clock,
+    definitions,
+    feedback,
+    form_rules,
+    lanes,
+    records,
+    reminders,
+    spiff,
+)
 from engine.accounts import roles_of
 from engine.audit import Event
 from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound, WorkflowFailed
@@ -20,7 +32,7 @@ from engine.transaction import lock_instance, transact
 from forms.instructions import render as render_instructions
 from forms.validation import EMPTY_FORM, validate
 
-READERS = {"hr_admin", "auditor", "admin"}  # may read every task and instance
+READERS = anonymity.READER_ROLES  # may read every task and instance (rater identities: engine/anonymity.py)
 MAX_DRAFT_BYTES = 256 * 1024
 
 
@@ -149,7 +161,9 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
             route_thrown(session, instance, name, payload, actor.email)
         task.status, task.submitted, task.draft = "completed", data, None
         task.completed_by_id, task.completed_at = actor.id, clock.now()
-        instance.state, instance.updated_at = spiff.dump(wf), clock.now()
+        instance.state = spiff.dump(wf)
+        if not anonymity.perspective(task):  # the last-change time must not tell when a rater answered
+            instance.updated_at = clock.now()
         refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
         events = [
             Event("task.completed", {"name": task.name, "title": task.title, "data": data}, task_id=task.id, **refs)

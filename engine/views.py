@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, definitions
+from engine import anonymity, clock, definitions
 from engine.accounts import roles_of
-from engine.errors import NotFound
+from engine.anonymity import Sight
+from engine.errors import Forbidden, NotFound
 from engine.models import AuditEvent, Definition, Instance, Person, Task, TaskAssignee
 from engine.people import person_ref
 from engine.runtime import READERS, can_read_task
@@ -63,11 +64,20 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
     task = session.get(Task, task_id)
     if task is None or not can_read_task(actor, task):
         raise NotFound(f"No task with id {task_id} for you.")
+    mine = actor.id in {a.person_id for a in task.assignees}
+    if not mine and anonymity.perspective(task):
+        seen = anonymity.sight(session, viewer=actor, instance=task.instance)
+        if seen is Sight.SUMMARY:
+            raise NotFound(f"No task with id {task_id} for you.")
+        if seen is Sight.ANONYMOUS:
+            raise Forbidden(
+                "This is a rater's answer, and raters are anonymous. To see who answered, open rater detail for "
+                f"this review with a reason first: POST /api/instances/{task.instance_id}/rater-detail."
+            )
     subject_id = task.instance.subject_id
     view = task_summary(task, session.get(Person, subject_id) if subject_id else None)
     schema = definitions.form_file(session, task.instance.definition_id, task.form) or EMPTY_FORM
     ui = definitions.form_file(session, task.instance.definition_id, task.ui_form) or {}
-    mine = actor.id in {a.person_id for a in task.assignees}
     view.update(
         {
             "instructions": task.instructions,
@@ -83,7 +93,8 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
 
 
 def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dict[str, Any]:
-    """Readers see every task; the subject and participants see the instance and only their own tasks."""
+    """Readers see every task; the subject and participants see the instance and only their own tasks. Rater
+    tasks of others appear only as counts, or in full once rater detail is open (engine/anonymity.py)."""
     instance = session.get(Instance, instance_id)
     if instance is None:
         raise NotFound(f"No instance with id {instance_id} for you.")
@@ -95,20 +106,41 @@ def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dic
     definition = session.get(Definition, instance.definition_id)
     assert definition is not None
     subject = session.get(Person, instance.subject_id)
+    raters = anonymity.status(session, viewer=actor, instance=instance)
+    seen = Sight(raters["sight"])
+    shown = tasks if reader else mine
+    hidden = [t for t in shown if anonymity.perspective(t) and t not in mine]
+    if seen is not Sight.IDENTIFIED:
+        shown = [t for t in shown if t not in hidden]
+    if seen is Sight.ANONYMOUS:
+        raters["requests"] = _request_counts(hidden)
     return {
         "id": instance.id,
         "status": instance.status,
         "subject": person_ref(subject),
         "cycle_id": instance.cycle_id,
         "definition": {"key": definition.key, "version": definition.version},
-        "tasks": [task_summary(t, subject) for t in (tasks if reader else mine)],
+        "tasks": [task_summary(t, subject) for t in shown],
         "created_at": _iso(instance.created_at),
-        "updated_at": _iso(instance.updated_at),
+        "updated_at": _iso(instance.updated_at),  # a rater's answer does not move it (engine/runtime.py)
+        "raters": raters,
     }
 
 
-def instance_events(session: Session, *, instance_id: int) -> list[dict[str, Any]]:
-    if session.get(Instance, instance_id) is None:
+def _request_counts(tasks: list[Task]) -> dict[str, dict[str, int]]:
+    """Per perspective: how many rater tasks are open, completed or cancelled — never which or when."""
+    out: dict[str, dict[str, int]] = {}
+    for task in tasks:
+        counts = out.setdefault(anonymity.perspective(task) or "", {"open": 0, "completed": 0, "cancelled": 0})
+        counts[task.status] = counts.get(task.status, 0) + 1
+    return out
+
+
+def instance_events(session: Session, *, actor: Person, instance_id: int) -> dict[str, Any]:
+    """The audit timeline `{"items", "raters"}` as the actor may see it: rater rows redacted unless rater detail
+    is open for them, with the answers shown the anonymous way instead (engine/anonymity.py)."""
+    instance = session.get(Instance, instance_id)
+    if instance is None:
         raise NotFound(f"No instance with id {instance_id}.")
     rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
     out = []
@@ -125,4 +157,9 @@ def instance_events(session: Session, *, instance_id: int) -> list[dict[str, Any
                 "payload": payload,
             }
         )
-    return out
+    raters = anonymity.status(session, viewer=actor, instance=instance)
+    seen = Sight(raters["sight"])
+    tasks = anonymity.rater_tasks(session, instance_id)
+    raters["rated"] = bool(tasks)  # has anybody been asked to rate in this review
+    raters["answers"] = anonymity.answers_view(session, instance, tasks, seen)
+    return {"items": anonymity.redact_events(out, tasks, seen), "raters": raters}

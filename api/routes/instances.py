@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from api.deps import CurrentPerson, ReaderPerson, SessionDep
-from api.schemas import EventList, InstanceDetail, Verify
-from engine import audit, views
+from api.schemas import EventList, InstanceDetail, RaterDetailOpened, Verify
+from engine import anonymity, audit, views
 
 router = APIRouter(prefix="/api", tags=["instances", "audit"])
 
@@ -16,9 +19,19 @@ def get_instance(instance_id: int, session: SessionDep, actor: CurrentPerson) ->
 
 
 @router.get("/instances/{instance_id}/events", response_model=EventList)
-def instance_events(instance_id: int, session: SessionDep, _actor: ReaderPerson) -> dict:
-    """The audit timeline of one instance."""
-    return {"items": views.instance_events(session, instance_id=instance_id)}
+def instance_events(instance_id: int, session: SessionDep, actor: ReaderPerson) -> dict:
+    """The audit timeline of one instance; rater rows redacted unless rater detail is open for the caller."""
+    return views.instance_events(session, actor=actor, instance_id=instance_id)
+
+
+class RaterDetailRequest(BaseModel):
+    reason: Any = None
+
+
+@router.post("/instances/{instance_id}/rater-detail", response_model=RaterDetailOpened, status_code=201)
+def open_rater_detail(instance_id: int, body: RaterDetailRequest, session: SessionDep, actor: ReaderPerson) -> dict:
+    """Show who gave which answer in this review to the caller for a while; audited with the reason."""
+    return anonymity.open_detail(session, viewer=actor, instance_id=instance_id, reason=body.reason)
 
 
 @router.get("/audit/verify", response_model=Verify, response_model_exclude_none=True)

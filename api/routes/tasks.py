@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from api.deps import CurrentPerson, SessionDep
 from api.schemas import Completed, TaskDetail, TaskList
-from engine import runtime, views
+from engine import anonymity, runtime, views
 from engine.models import Person, Task
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
@@ -18,9 +18,13 @@ class Submission(BaseModel):
 
 
 def _next(tasks: list[Task], actor: Person) -> list[dict]:
+    """The instance's open tasks after a submission; other raters' tasks are left out (how many remain open, and
+    which, would tell who has answered)."""
     out = []
     for t in tasks:
         mine = actor.id in {a.person_id for a in t.assignees}
+        if not mine and anonymity.perspective(t):
+            continue
         out.append({"id": t.id, "name": t.name, "title": t.title, "lane": t.lane, "status": t.status, "yours": mine})
     return out
 

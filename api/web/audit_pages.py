@@ -8,13 +8,14 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from api.deps import SessionDep
 from api.web.render import page
-from api.web.session import WebReader
-from engine import audit, browse, definitions, views
-from engine.errors import NotFound
+from api.web.session import CSRF, WebReader
+from engine import anonymity, audit, browse, definitions, views
+from engine.errors import NotFound, ReviewflowError
+from engine.models import Person
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,9 +49,37 @@ def path_taken(events: list[dict[str, Any]]) -> dict[str, Any]:
 @router.get("/instances/{instance_id}")
 def instance_page(instance_id: int, request: Request, db: SessionDep, person: WebReader) -> Response:
     """One instance: who did what and when, beside the diagram with the path taken highlighted."""
+    return _instance_page(request, db, person, instance_id)
+
+
+def _instance_page(request: Request, db: SessionDep, person: Person, instance_id: int, **extra: Any) -> Response:
     detail = views.instance_detail(db, actor=person, instance_id=instance_id)
-    events = views.instance_events(db, instance_id=instance_id)
-    return page(request, "instance.html", instance=detail, events=events, taken=path_taken(events))
+    timeline = views.instance_events(db, actor=person, instance_id=instance_id)
+    events = timeline["items"]
+    return page(
+        request,
+        "instance.html",
+        status_code=extra.pop("status_code", 200),
+        instance=detail,
+        events=events,
+        raters=timeline["raters"],
+        taken=path_taken(events),
+        **extra,
+    )
+
+
+@router.post("/instances/{instance_id}/rater-detail", dependencies=[CSRF])
+async def open_rater_detail(instance_id: int, request: Request, db: SessionDep, person: WebReader) -> Response:
+    """Open who gave which answer, with a reason (audited); then back to the instance."""
+    form = await request.form()
+    try:
+        anonymity.open_detail(db, viewer=person, instance_id=instance_id, reason=form.get("reason"))
+    except ReviewflowError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        db.rollback()
+        return _instance_page(request, db, person, instance_id, status_code=422, rater_error=exc.detail)
+    return RedirectResponse(f"/instances/{instance_id}", status_code=303)
 
 
 @router.get("/instances/{instance_id}/diagram.xml")
@@ -68,7 +97,8 @@ def instance_diagram(instance_id: int, db: SessionDep, person: WebReader) -> Res
 def export_json(instance_id: int, db: SessionDep, person: WebReader) -> Response:
     """The instance's audit timeline as JSON (download)."""
     detail = views.instance_detail(db, actor=person, instance_id=instance_id)
-    body = {"instance": detail, "events": views.instance_events(db, instance_id=instance_id)}
+    timeline = views.instance_events(db, actor=person, instance_id=instance_id)
+    body = {"instance": detail, "events": timeline["items"], "raters": timeline["raters"]}
     return Response(
         json.dumps(body, ensure_ascii=False, indent=2),
         media_type="application/json",
@@ -83,7 +113,7 @@ def export_csv(instance_id: int, db: SessionDep, person: WebReader) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["seq", "at", "actor", "action", "task", "payload"])
-    for ev in views.instance_events(db, instance_id=instance_id):
+    for ev in views.instance_events(db, actor=person, instance_id=instance_id)["items"]:
         row = [ev["seq"], ev["at"], ev["actor"], ev["action"], ev["task"] or "", json.dumps(ev["payload"])]
         writer.writerow([_cell(v) for v in row])
     return Response(
