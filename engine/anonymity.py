@@ -60,6 +60,18 @@ def _managers_of(subject: Person | None) -> set[int]:
     return ids
 
 
+def stand_ins(session: Session, *, instance: Instance, lane: str | None, task_name: str) -> list[Person]:
+    """HR admins who take a task whose lane resolved to nobody. Never the review's subject; for a rater's task
+    also nobody in the subject's manager chain (current or frozen at launch), who would learn who rates whom."""
+    excluded = {instance.subject_id}
+    frozen = instance.lanes or {}
+    if RATER_TASKS.get(task_name) or feedback.perspective_of(lane):
+        excluded |= _managers_of(instance.subject)
+        chain = {*frozen.get(lanes.MANAGER, []), *frozen.get(lanes.SKIP, [])}
+        excluded |= {p.id for p in lanes.hr_admins(session) if p.email in chain}
+    return [p for p in lanes.hr_admins(session) if p.id not in excluded]
+
+
 def involved(session: Session, *, viewer: Person, instance: Instance) -> bool:
     """The viewer is the subject, in the subject's manager chain (current, or as frozen at launch), or a rater."""
     if instance.subject_id is not None and instance.subject_id == viewer.id:

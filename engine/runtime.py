@@ -280,7 +280,7 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
         people = list(session.scalars(select(Person).where(Person.email.in_(emails), Person.active))) if emails else []
         fallback = not people
         if fallback:
-            people = lanes.hr_admins(session)
+            people = anonymity.stand_ins(session, instance=instance, lane=rt.lane, task_name=rt.name)
         schema = definitions.form_file(session, instance.definition_id, rt.form) or EMPTY_FORM
         fields = (schema.get("properties") or {}).keys()
         secret = definitions.confidential(session, instance.definition_id)

@@ -318,3 +318,27 @@ def test_the_instance_page_opens_rater_detail_with_a_reason(client, session):
     assert r.status_code == 422 and "10 to 500" in r.text
     r = client.post(f"/instances/{b}/rater-detail", data={"reason": "Grievance 2027-014 follow-up", "csrf_token": csrf})
     assert r.status_code == 200 and 'data-sight="identified"' in r.text  # redirected back to the page
+
+
+def test_a_rater_task_nobody_can_take_never_falls_to_the_subject_or_their_managers(client, session):
+    """A nominated rater who is not in the org leaves the task to HR admins: never to the subject or a manager of
+    theirs who also holds hr_admin (they would learn who rates whom, and could answer about themselves)."""
+    from engine import accounts
+
+    f.org(session, extra_peers=1)
+    for email in (SUBJECT, MANAGER):
+        accounts.create_account(session, email=email, roles=["hr_admin"], password="Sub-ject-pass1!", actor="test")
+    session.commit()
+    f.launched(session, f.deploy(session, f.PEERS), [SUBJECT])
+    h = f.token(session, SUBJECT)
+    [nominate] = client.get("/api/tasks", headers=h).json()["items"]
+    peers = ["peer0@initech.test", "left.the.company@initech.test"]
+    r = client.post(f"/api/tasks/{nominate['id']}/complete", headers=h, json={"data": {"peers": peers}})
+    assert r.status_code == 200, r.text
+    open_tasks = select(Task).where(Task.instance_id == nominate["instance_id"], Task.status == "open")
+    rater_tasks = session.scalars(open_tasks)
+    assignees = {tuple(sorted(a.person.email for a in t.assignees)) for t in rater_tasks}
+    assert assignees == {("peer0@initech.test",), (f.HR,)}
+    for email in (SUBJECT, MANAGER):
+        mine = client.get("/api/tasks", headers=f.token(session, email)).json()["items"]
+        assert all(t["instance_id"] != nominate["instance_id"] for t in mine), (email, mine)
