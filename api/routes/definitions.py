@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import DefinitionReader, DeployerPerson, SessionDep
+from api.security import inert_xml
 from engine import bpmn_check, definitions
 from engine.errors import NotFound, TooLarge
 from engine.models import Definition
@@ -69,4 +70,4 @@ def get_bpmn(key: str, version: int, session: SessionDep, _actor: DefinitionRead
     main = main or next((f for f in d.files if f.kind == "bpmn"), None)
     if main is None:
         raise NotFound("This version has no BPMN file.")
-    return Response(main.content, media_type="application/xml")
+    return inert_xml(main.content, main.name, media_type="application/xml")

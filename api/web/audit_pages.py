@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import SessionDep
+from api.security import inert_xml
 from api.web.render import page
 from api.web.session import CSRF, WebReader
 from engine import anonymity, audit, browse, definitions, views
@@ -90,7 +91,7 @@ def instance_diagram(instance_id: int, db: SessionDep, person: WebReader) -> Res
     xml = browse.main_bpmn(d)
     if xml is None:
         raise NotFound("This version has no BPMN file.")
-    return Response(xml, media_type="application/xml")
+    return inert_xml(xml, f"instance-{instance_id}.bpmn")
 
 
 @router.get("/instances/{instance_id}/events.json")

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from api.deps import SessionDep
+from api.security import inert_xml
 from api.web import bpmn_repair, charts
 from api.web.i18n import Text, locale_for
 from api.web.render import page
@@ -102,7 +103,7 @@ def definition_xml(key: str, version: int, db: SessionDep, _person: WebDefinitio
     xml = browse.main_bpmn(definitions.get(db, key, version))
     if xml is None:
         raise NotFound("This version has no BPMN file.")
-    return Response(xml, media_type="application/xml")
+    return inert_xml(xml, f"{key}-v{version}.bpmn")
 
 
 # --- people ------------------------------------------------------------------------------------------------------
