@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import DefinitionReader, DeployerPerson, SessionDep
+from api.deps import DefinitionReader, DeployerPerson, Id, SessionDep
 from api.security import inert_xml
 from engine import bpmn_check, definitions
 from engine.errors import NotFound, TooLarge
@@ -63,7 +63,7 @@ def get_definition(key: str, session: SessionDep, _actor: DefinitionReader) -> d
 
 
 @router.get("/{key}/versions/{version}/bpmn")
-def get_bpmn(key: str, version: int, session: SessionDep, _actor: DefinitionReader) -> Response:
+def get_bpmn(key: str, version: Id, session: SessionDep, _actor: DefinitionReader) -> Response:
     """The BPMN XML of one version (the main diagram file)."""
     d = definitions.get(session, key, version)
     main = next((f for f in d.files if f.kind == "bpmn" and f'id="{key}"' in f.content), None)
