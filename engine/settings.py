@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     # cannot be: "sample" checks up to `startup_check_sample` of each diagram version, "all" every one, "off" none
     startup_check: Literal["sample", "all", "off"] = "sample"
     startup_check_sample: int = 20
+    # PostgreSQL connection pool (engine/db.py). Each API request thread holds one connection while it runs, so the
+    # default pool is one connection per thread (`threads`) plus the job thread, the ticker and two spare; a request
+    # that still finds no free connection within `db_pool_timeout_s` answers 503 with Retry-After, never waits 30 s.
+    threads: int = 40  # the API's worker threads (sync routes run there; anyio's default)
+    db_pool_size: int | None = None  # None: threads + 4
+    db_max_overflow: int = 0
+    db_pool_timeout_s: float = 3.0
+    retry_after_s: int = 2  # the Retry-After of a 503 when the database is busy
+
+    @property
+    def pool_size(self) -> int:
+        return self.db_pool_size if self.db_pool_size is not None else self.threads + 4
 
 
 @lru_cache
