@@ -13,7 +13,6 @@ from sqlalchemy import select
 from engine import db, jobs
 from engine.models import AuditEvent, Task
 from engine.settings import get_settings
-from tests import factories as f
 from tests.api.test_tasks_api import EMPLOYEE, GOOD, OTHER, world  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.pg_only
