@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api import errors, web
 from api.limits import BodySizeLimit
 from api.routes import auth, calibration, cycles, definitions, incidents, instances, people, reports, tasks
+from api.security import SecurityHeaders
 from engine.settings import get_settings
 
 
@@ -29,6 +30,7 @@ def create_app() -> FastAPI:
         description="Performance-review cycles as BPMN: deploy, launch, complete forms, audit every step.",
     )
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_upload_bytes * 5)
+    app.add_middleware(SecurityHeaders)  # added last = outermost: the 413 above gets the headers too
     errors.install(app)
     for module in (auth, people, definitions, cycles, calibration, reports, tasks, instances, incidents):
         app.include_router(module.router)

@@ -295,7 +295,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         raise typer.Exit(1)
     if jobs.default_mode("thread") == "thread":
         timers.start_ticker()  # embedded: no beat, so this process ticks timers, reminders and mail itself
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=get_settings().trusted_proxies,
+    )
 
 
 @app.command()

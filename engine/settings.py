@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     mail_from: str = "reviewflow@localhost"
     base_url: str = "http://127.0.0.1:8000"
+    # `serve` believes X-Forwarded-Proto/-For only from these addresses (comma-separated IPs or networks, "*" for
+    # any), so the session cookie is `Secure` exactly when the browser's side is https. None: uvicorn's own
+    # FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1.
+    trusted_proxies: str | None = None
     # jobs (engine/jobs.py, engine/celery_app.py)
     queue: str = "reviewflow"  # the Celery queue; a separate name isolates deployments sharing one broker
     job_attempts: int = 3  # runs of a failing job before it becomes an incident
