@@ -280,11 +280,24 @@ def check(
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API and pages (with the in-process job worker when no broker is set)."""
+    _serve(host, port, demo=False)
+
+
+def _serve(host: str, port: int, *, demo: bool) -> None:
     import uvicorn
 
     from api.app import create_app
-    from engine import timers
+    from engine import secret_key, timers
 
+    try:
+        key_file = secret_key.check_for_serving(demo=demo)
+    except ReviewflowError as exc:
+        _fail(exc)
+    if key_file is not None and not get_settings().database_url.startswith("sqlite"):
+        err.print(
+            f"Session key: {key_file.resolve()} (several servers must share it: set REVIEWFLOW_SECRET_KEY_FILE to one "
+            "shared file, or REVIEWFLOW_SECRET_KEY)."
+        )
     schema.upgrade()
     mode = get_settings().startup_check
     if mode != "off" and _check_instances(None if mode == "all" else get_settings().startup_check_sample, quiet=True):
@@ -368,7 +381,7 @@ def demo(
         print(f"  {who:<17} {email:<26} {token}")
     print(f'Try: curl -H "Authorization: Bearer {info["logins"][0][2]}" {base}/api/tasks')
     if not no_serve:
-        serve(host=host, port=port)
+        _serve(host, port, demo=True)
 
 
 def _selector(department: str | None, subtree: str | None, people: str | None) -> dict:

@@ -23,7 +23,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./reviewflow.db"
     broker_url: str | None = None
-    secret_key: SecretStr = SecretStr("dev-only-change-me")
+    # signs the page session cookies; unset, a key is generated once and kept in `secret_key_file` (default: beside
+    # the SQLite database, `<database>.secret`; ./reviewflow.secret for PostgreSQL), mode 0600 (engine/secret_key.py)
+    secret_key: SecretStr | None = None
+    secret_key_file: str | None = None
     max_upload_bytes: int = 5 * 1024 * 1024
     token_hours: int = 12
     script_time_budget_s: float = 2.0

@@ -19,8 +19,8 @@ from api.app import create_app
 from api.security import PAGE_CSP
 from engine import accounts, jobs, views
 from engine.cli import app as cli
-from engine.settings import get_settings
 from engine.models import DefinitionFile
+from engine.settings import get_settings
 from tests import factories as f
 from tests.web.test_pages import AUDITOR, EMPLOYEE, PASSWORD, sign_in
 
