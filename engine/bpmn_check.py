@@ -177,8 +177,8 @@ def parse_xml(name: str, data: bytes) -> etree._Element:
 
 # Elements a diagram may contain, by namespace: the OMG families (BPMN, BPMNDI, DC, DI, DMN, DMNDI and the
 # non-normative colour extension), SpiffWorkflow's extensions, and the data-only extensions Camunda and bpmn-js
-# write (camunda:, zeebe:, modeler:, bioc:). An element in any other namespace (XHTML, SVG, MathML, XSLT, XInclude,
-# unknown vendors) is refused: a browser or XML tool could treat it as active content. Attributes in foreign
+# write (camunda:, zeebe:, modeler:, bioc:, biodi:). An element in any other namespace (XHTML, SVG, MathML, XSLT,
+# XInclude, unknown vendors) is refused: a browser or XML tool could treat it as active content. Attributes in foreign
 # namespaces (bioc:stroke, color:background-color, camunda:asyncBefore, ...) are data on a BPMN element and stay,
 # except those of the web namespaces below, which only have a meaning to a browser.
 _ELEMENT_NS_PREFIXES = (
@@ -186,7 +186,7 @@ _ELEMENT_NS_PREFIXES = (
     "https://www.omg.org/spec/",
     SPIFF_NS,
     "http://camunda.org/schema/",
-    "http://bpmn.io/schema/bpmn/biocolor/",
+    "http://bpmn.io/schema/",  # bioc: colours, biodi: DMN diagram bounds
 )
 _ACTIVE_NS = {
     "http://www.w3.org/1999/xhtml": "XHTML",

@@ -32,7 +32,7 @@ app.add_typer(calibration_app, name="calibration")
 app.add_typer(audit_app, name="audit")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the terminal width
 CLI_ACTOR = "system:cli"
 
 

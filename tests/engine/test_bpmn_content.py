@@ -89,3 +89,16 @@ def test_attributes_in_web_namespaces_are_refused() -> None:
     data = diagram().replace(b'name="Write"', b'name="Write" xlink:href="javascript:alert(1)"')
     [problem] = content_problems(data)
     assert "XLink" in problem["message"] and problem["element"] == "t"
+
+
+def test_a_dmn_table_drawn_by_dmn_js_is_kept() -> None:
+    dmn = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/DMN/20151101/dmn.xsd" xmlns:biodi="http://bpmn.io/schema/dmn/biodi/1.0"
+    xmlns:camunda="http://camunda.org/schema/1.0/dmn" id="d" name="D" namespace="http://camunda.org/schema/1.0/dmn">
+  <decision id="band" name="Band">
+    <extensionElements><biodi:bounds x="150" y="80" width="180" height="80"/></extensionElements>
+    <decisionTable id="t"><input id="i" camunda:inputVariable="x"><inputExpression id="e" typeRef="integer">
+      <text>rating</text></inputExpression></input><output id="o" name="band" typeRef="string"/></decisionTable>
+  </decision>
+</definitions>"""
+    assert content_problems(dmn) == []
