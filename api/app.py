@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api import errors, web
 from api.limits import BodySizeLimit
 from api.routes import auth, calibration, cycles, definitions, incidents, instances, people, reports, tasks
+from api.security import SecurityHeaders
 from engine.settings import get_settings
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Sync routes run on these threads; the PostgreSQL pool is sized from the same number (engine/settings.py).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
+    yield
 
 
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Reviewflow",
         version="0.1.0",
         description="Performance-review cycles as BPMN: deploy, launch, complete forms, audit every step.",
     )
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_upload_bytes * 5)
+    app.add_middleware(SecurityHeaders)  # added last = outermost: the 413 above gets the headers too
     errors.install(app)
     for module in (auth, people, definitions, cycles, calibration, reports, tasks, instances, incidents):
         app.include_router(module.router)

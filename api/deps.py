@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,13 @@ from engine.errors import Forbidden, Unauthorized
 from engine.models import Person
 
 _bearer = HTTPBearer(auto_error=False)
+
+# Every id in a path (or query) is a 64-bit integer: SQLite and PostgreSQL store no larger one, and the drivers raise
+# on a larger Python int instead of finding nothing. Out of range answers 422 naming the parameter, never a 500.
+MAX_ID = 2**63 - 1
+_ID_RANGE = {"ge": -MAX_ID - 1, "le": MAX_ID}
+Id = Annotated[int, Path(**_ID_RANGE)]
+QueryId = Annotated[int | None, Query(**_ID_RANGE)]
 
 
 def get_session() -> Iterator[Session]:

@@ -7,9 +7,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import errors as e
+from engine.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,16 @@ STATUS = {
 
 def body(code: str, detail: str, errors: list | None = None) -> dict:
     return {"error": code, "detail": detail, "errors": errors or []}
+
+
+# The database refusing more work, not a fault: PostgreSQL out of connection slots (53300 too_many_connections,
+# 57P03 cannot_connect_now) or SQLite still locked after its busy timeout. Clients should come back, so 503.
+_OVERLOAD_SQLSTATES = {"53300", "57P03"}
+
+
+def _overloaded(exc: OperationalError) -> bool:
+    state = getattr(exc.orig, "sqlstate", None)
+    return state in _OVERLOAD_SQLSTATES or "database is locked" in str(exc) or "too many clients" in str(exc)
 
 
 def install(app: FastAPI) -> None:
@@ -59,6 +72,24 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
+
+    async def _busy(_request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OperationalError) and not _overloaded(exc):
+            return await _crash(_request, exc)
+        log.warning("database busy, answered 503: %s", exc.__class__.__name__)
+        retry = get_settings().retry_after_s
+        return JSONResponse(
+            body(
+                "busy",
+                f"The server is busy right now and did not change anything; please try again in {retry} seconds. "
+                f"服务器繁忙，本次没有做任何更改；请在 {retry} 秒后重试。",
+            ),
+            status_code=503,
+            headers={"Retry-After": str(retry)},
+        )
+
+    app.add_exception_handler(PoolTimeout, _busy)
+    app.add_exception_handler(OperationalError, _busy)
 
     @app.exception_handler(Exception)
     async def _crash(_request: Request, exc: Exception) -> JSONResponse:

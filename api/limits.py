@@ -17,7 +17,8 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        # (a length of 19 digits or more is over any limit; int() of thousands of digits would itself raise)
+        if length is not None and length.isdigit() and (len(length) > 18 or int(length) > self.max_bytes):
             await self._refuse(send)
             return
         seen = 0

@@ -175,6 +175,79 @@ def parse_xml(name: str, data: bytes) -> etree._Element:
     return root
 
 
+# Elements a diagram may contain, by namespace: the OMG families (BPMN, BPMNDI, DC, DI, DMN, DMNDI and the
+# non-normative colour extension), SpiffWorkflow's extensions, and the data-only extensions Camunda and bpmn-js
+# write (camunda:, zeebe:, modeler:, bioc:, biodi:). An element in any other namespace (XHTML, SVG, MathML, XSLT,
+# XInclude, unknown vendors) is refused: a browser or XML tool could treat it as active content. Attributes in foreign
+# namespaces (bioc:stroke, color:background-color, camunda:asyncBefore, ...) are data on a BPMN element and stay,
+# except those of the web namespaces below, which only have a meaning to a browser.
+_ELEMENT_NS_PREFIXES = (
+    "http://www.omg.org/spec/",
+    "https://www.omg.org/spec/",
+    SPIFF_NS,
+    "http://camunda.org/schema/",
+    "http://bpmn.io/schema/",  # bioc: colours, biodi: DMN diagram bounds
+)
+_ACTIVE_NS = {
+    "http://www.w3.org/1999/xhtml": "XHTML",
+    "http://www.w3.org/2000/svg": "SVG",
+    "http://www.w3.org/1998/Math/MathML": "MathML",
+    "http://www.w3.org/1999/xlink": "XLink",
+    "http://www.w3.org/1999/XSL/Transform": "XSLT",
+    "http://www.w3.org/2001/XInclude": "XInclude",
+    "http://www.w3.org/2003/XInclude": "XInclude",
+}
+
+
+def check_content(name: str, root: etree._Element) -> list[dict[str, Any]]:
+    """Refuse processing instructions and elements outside the diagram namespaces (see `_ELEMENT_NS_PREFIXES`)."""
+    problems: list[dict[str, Any]] = []
+    nodes = [*reversed(list(root.itersiblings(preceding=True))), *root.iter(), *root.itersiblings()]
+    for el in nodes:
+        if isinstance(el, etree._ProcessingInstruction):
+            problems.append(
+                _problem(
+                    name,
+                    None,
+                    el.sourceline,
+                    f"'{name}' contains the processing instruction <?{el.target} ...?> (line {el.sourceline}). "
+                    "Diagrams may not carry processing instructions (a stylesheet one can make a browser run "
+                    "code). Delete it and upload again.",
+                )
+            )
+            continue
+        if not isinstance(el.tag, str):
+            continue  # comments
+        ns = etree.QName(el).namespace or ""
+        if not ns.startswith(_ELEMENT_NS_PREFIXES):
+            kind = _ACTIVE_NS.get(ns, "")
+            problems.append(
+                _problem(
+                    name,
+                    _owner(el) if el is not root else None,
+                    el.sourceline,
+                    f"'{name}' line {el.sourceline}: element <{etree.QName(el).localname}> in "
+                    f"{f'the {kind} namespace' if kind else f'namespace {ns!r}' if ns else 'no namespace'} is not "
+                    "part of a BPMN diagram (allowed: BPMN, BPMN DI, DC, DI, DMN, SpiffWorkflow, Camunda and bpmn.io "
+                    "colour extensions). Remove it and upload again.",
+                )
+            )
+            continue
+        for attr in el.attrib:
+            attr_ns = etree.QName(attr).namespace
+            if attr_ns in _ACTIVE_NS:
+                problems.append(
+                    _problem(
+                        name,
+                        el.get("id") or _owner(el),
+                        el.sourceline,
+                        f"'{name}' line {el.sourceline}: attribute {etree.QName(attr).localname!r} in the "
+                        f"{_ACTIVE_NS[attr_ns]} namespace has no meaning in a diagram. Remove it and upload again.",
+                    )
+                )
+    return problems
+
+
 def _label(el: Any) -> str:
     kind = re.sub(r"(?<!^)(?=[A-Z])", " ", _local(el)).lower().replace("sub process", "sub-process")
     return f"{kind[:1].upper()}{kind[1:]} '{el.get('id')}'"

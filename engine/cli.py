@@ -32,7 +32,7 @@ app.add_typer(calibration_app, name="calibration")
 app.add_typer(audit_app, name="audit")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the terminal width
 CLI_ACTOR = "system:cli"
 
 
@@ -280,11 +280,24 @@ def check(
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API and pages (with the in-process job worker when no broker is set)."""
+    _serve(host, port, demo=False)
+
+
+def _serve(host: str, port: int, *, demo: bool) -> None:
     import uvicorn
 
     from api.app import create_app
-    from engine import timers
+    from engine import secret_key, timers
 
+    try:
+        key_file = secret_key.check_for_serving(demo=demo)
+    except ReviewflowError as exc:
+        _fail(exc)
+    if key_file is not None and not get_settings().database_url.startswith("sqlite"):
+        err.print(
+            f"Session key: {key_file.resolve()} (several servers must share it: set REVIEWFLOW_SECRET_KEY_FILE to one "
+            "shared file, or REVIEWFLOW_SECRET_KEY)."
+        )
     schema.upgrade()
     mode = get_settings().startup_check
     if mode != "off" and _check_instances(None if mode == "all" else get_settings().startup_check_sample, quiet=True):
@@ -295,7 +308,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         raise typer.Exit(1)
     if jobs.default_mode("thread") == "thread":
         timers.start_ticker()  # embedded: no beat, so this process ticks timers, reminders and mail itself
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=get_settings().trusted_proxies,
+    )
 
 
 @app.command()
@@ -361,7 +381,7 @@ def demo(
         print(f"  {who:<17} {email:<26} {token}")
     print(f'Try: curl -H "Authorization: Bearer {info["logins"][0][2]}" {base}/api/tasks')
     if not no_serve:
-        serve(host=host, port=port)
+        _serve(host, port, demo=True)
 
 
 def _selector(department: str | None, subtree: str | None, people: str | None) -> dict:

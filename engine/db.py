@@ -46,18 +46,21 @@ def _sqlite_setup(engine: Engine) -> None:
 
 
 @lru_cache(maxsize=8)
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool: tuple[int, int, float] = (44, 0, 3.0)) -> Engine:
+    """An engine for `url`; `pool` is (size, overflow, seconds to wait for a free connection) for PostgreSQL."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_setup(engine)
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        size, overflow, timeout = pool
+        engine = create_engine(url, pool_size=size, max_overflow=overflow, pool_timeout=timeout, pool_pre_ping=True)
     return engine
 
 
 def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    s = get_settings()
+    return make_engine(s.database_url, (s.pool_size, s.db_max_overflow, s.db_pool_timeout_s))
 
 
 @lru_cache(maxsize=8)

@@ -20,6 +20,10 @@ COLUMNS = ("employee_no", "name", "email", "manager_email", "department", "title
 LOCALES = ("en", "zh-CN")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 MAX_CSV_BYTES = 10 * 1024 * 1024
+MAX_FIELD_CHARS = 128 * 1024
+# The csv module raises a bare csv.Error past its own field limit (128 KiB by default) without saying where. Raise
+# that limit to the file limit (process-wide, only ever upwards) and refuse oversized fields ourselves, by row/column.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_BYTES))
 
 
 def normalize_email(value: str | None) -> str:
@@ -63,6 +67,7 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
     result = ImportResult()
     rows: dict[str, tuple[int, dict[str, str]]] = {}
     for line, raw in enumerate(reader, start=2):
+        _refuse_huge_fields(line, raw, header)
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         email = normalize_email(row.get("email"))
         problems = []
@@ -94,6 +99,20 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
         payload={"created": result.created, "updated": result.updated, "errors": len(result.errors)},
     )
     return result
+
+
+def _refuse_huge_fields(line: int, raw: dict[Any, Any], header: list[str]) -> None:
+    """No org-chart field is anywhere near 128 KiB: one that is means a broken file (often an unclosed quote)."""
+    for key, value in raw.items():
+        values = value if isinstance(value, list) else [value]  # cells beyond the header come as a list
+        for i, cell in enumerate(values):
+            if cell is not None and len(cell) > MAX_FIELD_CHARS:
+                column = key.strip() if isinstance(key, str) else f"column {len(header) + i + 1} (beyond the header)"
+                message = (
+                    f"Row {line}, column {column}: the value is {len(cell):,} characters long; the limit is "
+                    f'{MAX_FIELD_CHARS:,}. Is a quote (") left open above it? Fix the file and upload it again.'
+                )
+                raise InvalidInput(message, errors=[{"row": line, "field": column, "message": message}])
 
 
 _FIELDS = {"employee_no": "employee_no", "department": "department", "title": "title", "locale": "locale"}

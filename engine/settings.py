@@ -23,7 +23,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./reviewflow.db"
     broker_url: str | None = None
-    secret_key: SecretStr = SecretStr("dev-only-change-me")
+    # signs the page session cookies; unset, a key is generated once and kept in `secret_key_file` (default: beside
+    # the SQLite database, `<database>.secret`; ./reviewflow.secret for PostgreSQL), mode 0600 (engine/secret_key.py)
+    secret_key: SecretStr | None = None
+    secret_key_file: str | None = None
     max_upload_bytes: int = 5 * 1024 * 1024
     token_hours: int = 12
     script_time_budget_s: float = 2.0
@@ -31,6 +34,10 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     mail_from: str = "reviewflow@localhost"
     base_url: str = "http://127.0.0.1:8000"
+    # `serve` believes X-Forwarded-Proto/-For only from these addresses (comma-separated IPs or networks, "*" for
+    # any), so the session cookie is `Secure` exactly when the browser's side is https. None: uvicorn's own
+    # FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1.
+    trusted_proxies: str | None = None
     # jobs (engine/jobs.py, engine/celery_app.py)
     queue: str = "reviewflow"  # the Celery queue; a separate name isolates deployments sharing one broker
     job_attempts: int = 3  # runs of a failing job before it becomes an incident
@@ -47,6 +54,18 @@ class Settings(BaseSettings):
     # cannot be: "sample" checks up to `startup_check_sample` of each diagram version, "all" every one, "off" none
     startup_check: Literal["sample", "all", "off"] = "sample"
     startup_check_sample: int = 20
+    # PostgreSQL connection pool (engine/db.py). Each API request thread holds one connection while it runs, so the
+    # default pool is one connection per thread (`threads`) plus the job thread, the ticker and two spare; a request
+    # that still finds no free connection within `db_pool_timeout_s` answers 503 with Retry-After, never waits 30 s.
+    threads: int = 40  # the API's worker threads (sync routes run there; anyio's default)
+    db_pool_size: int | None = None  # None: threads + 4
+    db_max_overflow: int = 0
+    db_pool_timeout_s: float = 3.0
+    retry_after_s: int = 2  # the Retry-After of a 503 when the database is busy
+
+    @property
+    def pool_size(self) -> int:
+        return self.db_pool_size if self.db_pool_size is not None else self.threads + 4
 
 
 @lru_cache

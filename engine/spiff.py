@@ -144,6 +144,8 @@ def parse_files(files: list[tuple[str, bytes]], *, check: bool = True) -> Parsed
         problems.append(_problem(None, None, None, "No BPMN file was uploaded (expected at least one .bpmn file)."))
     has_scripts = False
     if check:
+        for name, tree in [*bpmn_trees, *dmn_trees]:
+            problems.extend(bpmn_check.check_content(name, tree))
         for name, tree in bpmn_trees:
             problems.extend(bpmn_check.check_structure(name, tree))
             has_scripts = has_scripts or bpmn_check.has_script_tasks(tree)

@@ -95,6 +95,7 @@ def db_engine(
         url = template_url.rsplit("/", 1)[0] + f"/{name}"
         drop = (admin, name)
     monkeypatch.setenv("REVIEWFLOW_DATABASE_URL", url)
+    monkeypatch.setenv("REVIEWFLOW_SECRET_KEY_FILE", str(tmp_path / "session.secret"))  # not ./ for PostgreSQL
     monkeypatch.delenv("REVIEWFLOW_BROKER_URL", raising=False)
     _reset_process_state()
     engine = db.get_engine()

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPerson, HRPerson, ReaderPerson, SessionDep
+from api.deps import CurrentPerson, HRPerson, Id, ReaderPerson, SessionDep
 from engine import accounts, calibration, calibration_view
 from engine.cycles import get_cycle
 from engine.errors import NotFound
@@ -45,7 +45,7 @@ def _summary(session: Session, group: CalibrationGroup) -> dict[str, Any]:
 
 
 @router.post("/api/cycles/{cycle_id}/calibration-groups", status_code=201)
-def create_group(cycle_id: int, body: GroupIn, session: SessionDep, actor: HRPerson) -> dict:
+def create_group(cycle_id: Id, body: GroupIn, session: SessionDep, actor: HRPerson) -> dict:
     """A group chosen by `{"department": name}`, `{"subtree": manager email}` or `{"people": [emails]}`, with a
     facilitator and a committee. It opens by itself once every member's manager review is in."""
     group = calibration.create_group(
@@ -61,7 +61,7 @@ def create_group(cycle_id: int, body: GroupIn, session: SessionDep, actor: HRPer
 
 
 @router.get("/api/cycles/{cycle_id}/calibration-groups")
-def list_groups(cycle_id: int, session: SessionDep, _actor: ReaderPerson) -> dict:
+def list_groups(cycle_id: Id, session: SessionDep, _actor: ReaderPerson) -> dict:
     """The cycle's groups, and the participants in no group (with calibration on, their reviews would wait)."""
     cycle = get_cycle(session, cycle_id)
     return {
@@ -71,7 +71,7 @@ def list_groups(cycle_id: int, session: SessionDep, _actor: ReaderPerson) -> dic
 
 
 @router.get("/api/calibration-groups/{group_id}")
-def get_group(group_id: int, session: SessionDep, person: CurrentPerson) -> dict:
+def get_group(group_id: Id, session: SessionDep, person: CurrentPerson) -> dict:
     """The session's view: manager and calibrated ratings side by side, 9-box and the distribution against the
     cycle's guidance. For readers, the facilitator and the committee; nobody else learns the group exists."""
     group = session.get(CalibrationGroup, group_id)
@@ -84,6 +84,6 @@ def get_group(group_id: int, session: SessionDep, person: CurrentPerson) -> dict
 
 
 @router.post("/api/calibration-groups/{group_id}/open")
-def open_group(group_id: int, session: SessionDep, actor: HRPerson) -> dict:
+def open_group(group_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Open the session now, before every manager review is in (those not rated yet are listed as such)."""
     return _summary(session, calibration.open_group(session, actor=actor, group_id=group_id))

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from api.deps import HRPerson, ScopedReader, SessionDep
+from api.deps import HRPerson, Id, ScopedReader, SessionDep
 from api.schemas import CycleOut
 from engine import cycles, messages, scope
 from engine import launch as bulk_launch
@@ -66,19 +66,19 @@ def list_cycles(session: SessionDep, actor: ScopedReader) -> list[dict]:
 
 
 @router.get("/{cycle_id}", response_model=CycleOut, response_model_exclude_unset=True)
-def get_cycle(cycle_id: int, session: SessionDep, actor: ScopedReader) -> dict:
+def get_cycle(cycle_id: Id, session: SessionDep, actor: ScopedReader) -> dict:
     """A cycle's status and counts (an HR partner's: over the people partnered to them)."""
     return _view(session, cycles.get_cycle(session, cycle_id), scope.subjects_in_scope(session, actor))
 
 
 @router.post("/{cycle_id}/preflight")
-def preflight(cycle_id: int, session: SessionDep, _actor: HRPerson) -> dict:
+def preflight(cycle_id: Id, session: SessionDep, _actor: HRPerson) -> dict:
     """What would go wrong per person, and the load per reviewer; creates nothing."""
     return cycles.preflight(session, cycle_id=cycle_id)
 
 
 @router.post("/{cycle_id}/launch", status_code=202)
-def launch(cycle_id: int, session: SessionDep, actor: HRPerson) -> JSONResponse:
+def launch(cycle_id: Id, session: SessionDep, actor: HRPerson) -> JSONResponse:
     """Start one instance per participant in the background; poll the cycle for progress."""
     c = cycles.launch(session, actor=actor, cycle_id=cycle_id)
     session.expire_all()
@@ -86,6 +86,6 @@ def launch(cycle_id: int, session: SessionDep, actor: HRPerson) -> JSONResponse:
 
 
 @router.post("/{cycle_id}/release")
-def release(cycle_id: int, session: SessionDep, actor: HRPerson) -> dict:
+def release(cycle_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Release results: every review waiting for them moves on to the employee's acknowledgement."""
     return messages.release_results(session, actor=actor, cycle_id=cycle_id)

@@ -3,7 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import DefinitionReader, DeployerPerson, SessionDep
+from api.deps import DefinitionReader, DeployerPerson, Id, SessionDep
+from api.security import inert_xml
 from engine import bpmn_check, definitions
 from engine.errors import NotFound, TooLarge
 from engine.models import Definition
@@ -62,11 +63,11 @@ def get_definition(key: str, session: SessionDep, _actor: DefinitionReader) -> d
 
 
 @router.get("/{key}/versions/{version}/bpmn")
-def get_bpmn(key: str, version: int, session: SessionDep, _actor: DefinitionReader) -> Response:
+def get_bpmn(key: str, version: Id, session: SessionDep, _actor: DefinitionReader) -> Response:
     """The BPMN XML of one version (the main diagram file)."""
     d = definitions.get(session, key, version)
     main = next((f for f in d.files if f.kind == "bpmn" and f'id="{key}"' in f.content), None)
     main = main or next((f for f in d.files if f.kind == "bpmn"), None)
     if main is None:
         raise NotFound("This version has no BPMN file.")
-    return Response(main.content, media_type="application/xml")
+    return inert_xml(main.content, main.name, media_type="application/xml")

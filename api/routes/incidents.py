@@ -4,7 +4,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from api.deps import HRPerson, ReaderPerson, SessionDep
+from api.deps import HRPerson, Id, ReaderPerson, SessionDep
 from engine import incidents
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
@@ -19,6 +19,6 @@ def list_incidents(
 
 
 @router.post("/{incident_id}/resolve", status_code=202)
-def resolve(incident_id: int, session: SessionDep, actor: HRPerson) -> dict:
+def resolve(incident_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Run the failed job once more; the incident shows the outcome (resolved, or open again)."""
     return incidents.view(incidents.resolve(session, actor=actor, incident_id=incident_id))

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import CurrentPerson, ReaderPerson, SessionDep
+from api.deps import CurrentPerson, Id, ReaderPerson, SessionDep
 from api.schemas import EventList, InstanceDetail, RaterDetailOpened, Verify
 from engine import anonymity, audit, views
 
@@ -13,13 +13,13 @@ router = APIRouter(prefix="/api", tags=["instances", "audit"])
 
 
 @router.get("/instances/{instance_id}", response_model=InstanceDetail)
-def get_instance(instance_id: int, session: SessionDep, actor: CurrentPerson) -> dict:
+def get_instance(instance_id: Id, session: SessionDep, actor: CurrentPerson) -> dict:
     """An instance's status and the tasks the caller may see."""
     return views.instance_detail(session, actor=actor, instance_id=instance_id)
 
 
 @router.get("/instances/{instance_id}/events", response_model=EventList)
-def instance_events(instance_id: int, session: SessionDep, actor: ReaderPerson) -> dict:
+def instance_events(instance_id: Id, session: SessionDep, actor: ReaderPerson) -> dict:
     """The audit timeline of one instance; rater rows redacted unless rater detail is open for the caller."""
     return views.instance_events(session, actor=actor, instance_id=instance_id)
 
@@ -29,7 +29,7 @@ class RaterDetailRequest(BaseModel):
 
 
 @router.post("/instances/{instance_id}/rater-detail", response_model=RaterDetailOpened, status_code=201)
-def open_rater_detail(instance_id: int, body: RaterDetailRequest, session: SessionDep, actor: ReaderPerson) -> dict:
+def open_rater_detail(instance_id: Id, body: RaterDetailRequest, session: SessionDep, actor: ReaderPerson) -> dict:
     """Show who gave which answer in this review to the caller for a while; audited with the reason."""
     return anonymity.open_detail(session, viewer=actor, instance_id=instance_id, reason=body.reason)
 

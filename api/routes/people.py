@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, UploadFile
 
-from api.deps import CurrentPerson, HRPerson, SessionDep
+from api.deps import CurrentPerson, HRPerson, Id, SessionDep
 from engine import people
 from engine.accounts import roles_of
 from engine.errors import NotFound
@@ -18,7 +18,7 @@ async def import_people(file: UploadFile, session: SessionDep, actor: HRPerson) 
 
 
 @router.get("/{person_id}")
-def get_person(person_id: int, session: SessionDep, actor: CurrentPerson) -> dict:
+def get_person(person_id: Id, session: SessionDep, actor: CurrentPerson) -> dict:
     """A person's record: for themselves, their manager, and HR/auditors."""
     person = session.get(people.Person, person_id)
     allowed = person is not None and (

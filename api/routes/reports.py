@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.deps import ScopedReader, SessionDep
+from api.deps import Id, ScopedReader, SessionDep
 from engine import calibration_report, guidance, nine_box, reports, scope
 from engine.errors import NotFound
 
@@ -208,7 +208,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get("/{cycle_id}/reports/{name}.xlsx")
 def report_xlsx(
-    cycle_id: int, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
+    cycle_id: Id, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
 ) -> Response:
     """A report as an Excel workbook."""
     subjects = scope.subjects_in_scope(session, actor)
@@ -225,7 +225,7 @@ def report_xlsx(
 # The .csv and .xlsx routes are declared first: `{name}` alone would also match "completion.csv".
 @router.get("/{cycle_id}/reports/{name}.csv")
 def report_csv(
-    cycle_id: int, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
+    cycle_id: Id, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
 ) -> Response:
     """A report as CSV (UTF-8 with BOM so spreadsheets show Chinese names; one header row)."""
     subjects = scope.subjects_in_scope(session, actor)
@@ -241,7 +241,7 @@ def report_csv(
 
 @router.get("/{cycle_id}/reports/{name}")
 def report(
-    cycle_id: int, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
+    cycle_id: Id, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
 ) -> dict:
     """A cycle report (see the names in a 404), over the caller's scope: `"scope": {"kind": "all" | "partner"}`."""
     return _run(session, cycle_id, name, by, stage, scope.subjects_in_scope(session, actor))

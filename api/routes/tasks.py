@@ -5,7 +5,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import CurrentPerson, SessionDep
+from api.deps import CurrentPerson, Id, SessionDep
 from api.schemas import Completed, TaskDetail, TaskList
 from engine import anonymity, runtime, views
 from engine.models import Person, Task
@@ -36,20 +36,20 @@ def my_tasks(session: SessionDep, actor: CurrentPerson, status: Literal["open", 
 
 
 @router.get("/{task_id}", response_model=TaskDetail)
-def get_task(task_id: int, session: SessionDep, actor: CurrentPerson) -> dict:
+def get_task(task_id: Id, session: SessionDep, actor: CurrentPerson) -> dict:
     """One task with its form schema and prefill."""
     return views.task_detail(session, actor=actor, task_id=task_id)
 
 
 @router.put("/{task_id}/draft")
-def save_draft(task_id: int, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
+def save_draft(task_id: Id, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
     """Keep unfinished answers without submitting them."""
     runtime.save_draft(session, task_id=task_id, actor=actor, data=body.data)
     return {"id": task_id, "saved": True}
 
 
 @router.post("/{task_id}/complete", response_model=Completed)
-def complete(task_id: int, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
+def complete(task_id: Id, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
     """Submit the form; the workflow moves on."""
     open_tasks = runtime.complete_task(session, task_id=task_id, actor=actor, data=body.data)
     return {"id": task_id, "status": "completed", "next": _next(open_tasks, actor)}

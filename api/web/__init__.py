@@ -6,12 +6,15 @@ signed in -> the login page; a refused or unknown page -> a kind 403/404 page; /
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.web import audit_pages, hr_pages, participant_pages, session
@@ -60,6 +63,18 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return error_page(request, exc.status_code, str(exc.detail))
 
+    async def busy(request: Request, exc: Exception) -> Response:
+        answer = await json_busy(request, exc)  # type: ignore[misc]
+        if not is_page(request) or wants_json(request) or answer.status_code != 503:
+            return answer
+        detail = json.loads(answer.body)["detail"]
+        page_answer = error_page(request, 503, detail)
+        page_answer.headers["Retry-After"] = answer.headers["Retry-After"]
+        return page_answer
+
+    json_busy = app.exception_handlers[PoolTimeout]
+    app.add_exception_handler(PoolTimeout, busy)
+    app.add_exception_handler(OperationalError, busy)
     app.add_exception_handler(session.LoginRequired, login_required)
     app.add_exception_handler(e.ReviewflowError, domain)
     app.add_exception_handler(StarletteHTTPException, http)

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import SessionDep
+from api.deps import Id, SessionDep
+from api.security import inert_xml
 from api.web.render import page
 from api.web.session import CSRF, WebReader
 from engine import anonymity, audit, browse, definitions, views
@@ -47,7 +48,7 @@ def path_taken(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @router.get("/instances/{instance_id}")
-def instance_page(instance_id: int, request: Request, db: SessionDep, person: WebReader) -> Response:
+def instance_page(instance_id: Id, request: Request, db: SessionDep, person: WebReader) -> Response:
     """One instance: who did what and when, beside the diagram with the path taken highlighted."""
     return _instance_page(request, db, person, instance_id)
 
@@ -69,7 +70,7 @@ def _instance_page(request: Request, db: SessionDep, person: Person, instance_id
 
 
 @router.post("/instances/{instance_id}/rater-detail", dependencies=[CSRF])
-async def open_rater_detail(instance_id: int, request: Request, db: SessionDep, person: WebReader) -> Response:
+async def open_rater_detail(instance_id: Id, request: Request, db: SessionDep, person: WebReader) -> Response:
     """Open who gave which answer, with a reason (audited); then back to the instance."""
     form = await request.form()
     try:
@@ -83,18 +84,18 @@ async def open_rater_detail(instance_id: int, request: Request, db: SessionDep, 
 
 
 @router.get("/instances/{instance_id}/diagram.xml")
-def instance_diagram(instance_id: int, db: SessionDep, person: WebReader) -> Response:
+def instance_diagram(instance_id: Id, db: SessionDep, person: WebReader) -> Response:
     """The BPMN diagram the instance runs."""
     detail = views.instance_detail(db, actor=person, instance_id=instance_id)
     d = definitions.get(db, detail["definition"]["key"], detail["definition"]["version"])
     xml = browse.main_bpmn(d)
     if xml is None:
         raise NotFound("This version has no BPMN file.")
-    return Response(xml, media_type="application/xml")
+    return inert_xml(xml, f"instance-{instance_id}.bpmn")
 
 
 @router.get("/instances/{instance_id}/events.json")
-def export_json(instance_id: int, db: SessionDep, person: WebReader) -> Response:
+def export_json(instance_id: Id, db: SessionDep, person: WebReader) -> Response:
     """The instance's audit timeline as JSON (download)."""
     detail = views.instance_detail(db, actor=person, instance_id=instance_id)
     timeline = views.instance_events(db, actor=person, instance_id=instance_id)
@@ -107,7 +108,7 @@ def export_json(instance_id: int, db: SessionDep, person: WebReader) -> Response
 
 
 @router.get("/instances/{instance_id}/events.csv")
-def export_csv(instance_id: int, db: SessionDep, person: WebReader) -> Response:
+def export_csv(instance_id: Id, db: SessionDep, person: WebReader) -> Response:
     """The instance's audit timeline for spreadsheets (UTF-8 with BOM; formula-looking cells neutralised)."""
     views.instance_detail(db, actor=person, instance_id=instance_id)
     out = io.StringIO()

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from api.deps import SessionDep
+from api.deps import Id, QueryId, SessionDep
+from api.security import inert_xml
 from api.web import bpmn_repair, charts
 from api.web.i18n import Text, locale_for
 from api.web.render import page
@@ -61,7 +62,7 @@ def modeler(
     db: SessionDep,
     _person: WebDeployer,
     key: str | None = None,
-    version: int | None = None,
+    version: QueryId = None,
     shipped: str | None = None,
 ) -> Response:
     """The BPMN modeler with a deployed version or a shipped diagram loaded."""
@@ -97,12 +98,12 @@ async def modeler_deploy(request: Request, db: SessionDep, person: WebDeployer) 
 
 
 @router.get("/definitions/{key}/versions/{version}/diagram.xml")
-def definition_xml(key: str, version: int, db: SessionDep, _person: WebDefinitionReader) -> Response:
+def definition_xml(key: str, version: Id, db: SessionDep, _person: WebDefinitionReader) -> Response:
     """The main BPMN file of a deployed version."""
     xml = browse.main_bpmn(definitions.get(db, key, version))
     if xml is None:
         raise NotFound("This version has no BPMN file.")
-    return Response(xml, media_type="application/xml")
+    return inert_xml(xml, f"{key}-v{version}.bpmn")
 
 
 # --- people ------------------------------------------------------------------------------------------------------
@@ -252,27 +253,27 @@ def _dashboard(request: Request, db: SessionDep, cycle_id: int, **extra: Any) ->
 
 
 @router.get("/cycles/{cycle_id}")
-def cycle_page(cycle_id: int, request: Request, db: SessionDep, _person: WebReader) -> Response:
+def cycle_page(cycle_id: Id, request: Request, db: SessionDep, _person: WebReader) -> Response:
     """A cycle's dashboard: status, launch progress, completion by phase and department, ratings."""
     return _dashboard(request, db, cycle_id)
 
 
 @router.get("/cycles/{cycle_id}/progress.json")
-def cycle_progress(cycle_id: int, db: SessionDep, _person: WebReader) -> dict:
+def cycle_progress(cycle_id: Id, db: SessionDep, _person: WebReader) -> dict:
     """Launch progress for the dashboard to poll."""
     cycle = cycles.get_cycle(db, cycle_id)
     return {"status": cycle.status, "counts": cycles.counts(db, cycle_id)}
 
 
 @router.post("/cycles/{cycle_id}/preflight", dependencies=[CSRF])
-def cycle_preflight(cycle_id: int, request: Request, db: SessionDep, _person: WebHR) -> Response:
+def cycle_preflight(cycle_id: Id, request: Request, db: SessionDep, _person: WebHR) -> Response:
     """Check every participant before launch; creates nothing."""
     result = cycles.preflight(db, cycle_id=cycle_id)
     return _dashboard(request, db, cycle_id, preflight=result, population=result["population"])
 
 
 @router.post("/cycles/{cycle_id}/launch", dependencies=[CSRF])
-def cycle_launch(cycle_id: int, db: SessionDep, person: WebHR) -> Response:
+def cycle_launch(cycle_id: Id, db: SessionDep, person: WebHR) -> Response:
     """Launch: one review per participant, started in the background."""
     cycles.launch(db, actor=person, cycle_id=cycle_id)
     return RedirectResponse(f"/cycles/{cycle_id}", status_code=303)

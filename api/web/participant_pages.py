@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import SessionDep
+from api.deps import Id, SessionDep
 from api.web import formkit, session
 from api.web.i18n import COOKIE as LANG_COOKIE
 from api.web.i18n import LANGS
@@ -126,13 +126,13 @@ def _task_page(
 
 
 @router.get("/tasks/{task_id}")
-def task_page(task_id: int, request: Request, db: SessionDep, person: WebPerson) -> Response:
+def task_page(task_id: Id, request: Request, db: SessionDep, person: WebPerson) -> Response:
     """A task's form (or, once done, what was submitted)."""
     return _task_page(request, db, person, task_id, notice=request.query_params.get("saved"))
 
 
 @router.post("/tasks/{task_id}", dependencies=[CSRF])
-async def task_post(task_id: int, request: Request, db: SessionDep, person: WebPerson) -> Response:
+async def task_post(task_id: Id, request: Request, db: SessionDep, person: WebPerson) -> Response:
     """Save a draft or submit; errors come back inline with everything typed kept."""
     view = views.task_detail(db, actor=person, task_id=task_id)
     form = await request.form()

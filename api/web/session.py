@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from api.deps import SessionDep
-from engine import accounts
+from engine import accounts, secret_key
 from engine.errors import Forbidden, Unauthorized
 from engine.models import Person
 from engine.settings import get_settings
@@ -44,7 +44,7 @@ class LoginRequired(Exception):
 
 
 def _key() -> bytes:
-    return hashlib.sha256(b"reviewflow-web:" + get_settings().secret_key.get_secret_value().encode()).digest()
+    return hashlib.sha256(b"reviewflow-web:" + secret_key.secret().encode()).digest()
 
 
 def _sign(raw: bytes) -> str:
