@@ -61,6 +61,7 @@ def test_the_limits_come_from_settings(client, world, monkeypatch):
         definitions.clear_caches()
 
 
+@pytest.mark.both_dbs
 def test_a_draft_counts_utf8_bytes_and_a_too_big_one_is_refused_with_413(client, world):
     who, task_id = world["who"][EMPLOYEE], world["task"]["id"]
     chinese = {"progress": "进" * 300_000}  # 900 KB stored (1.8 MB if counted as escaped JSON): fits in 1 MB
@@ -83,6 +84,7 @@ def test_a_json_body_over_the_body_cap_is_refused_before_it_is_read(client, worl
     assert "4 MB" in body["detail"]
 
 
+@pytest.mark.both_dbs
 @pytest.mark.parametrize("path,method", [("/complete", "POST"), ("/draft", "PUT")])
 def test_a_lone_surrogate_is_refused_naming_the_field(client, world, path, method):
     data = {**GOOD, "progress": "Shipped \\ud800 things"}
