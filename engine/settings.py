@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     form_max_length: int = 10_000
     form_max_items: int = 200
     form_max_bytes: int = 1024 * 1024
-    max_body_bytes: int = 4 * 1024 * 1024
+    max_body_bytes: int = 8 * 1024 * 1024  # room for the modeler's JSON with a 5 MB diagram in it
     token_hours: int = 12
     script_time_budget_s: float = 2.0
     smtp_host: str | None = None

@@ -65,7 +65,7 @@ def _without_id(schema: Any) -> Any:
 def registry(bundle: dict[str, Any]) -> Registry:
     """The bundle's schemas by file name; anything else is unretrievable (no network, no files)."""
     resources = [
-        (name, Resource.from_contents(_without_id(schema), default_specification=DRAFT202012))
+        (name, DRAFT202012.create_resource(_without_id(schema)))  # whatever `$schema` says: forms are 2020-12
         for name, schema in bundle.items()
         if isinstance(schema, dict)
     ]
@@ -104,12 +104,15 @@ def _key(name: str) -> str:
     return "file:" + re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
-def _rewrite(schema: Any, home: str, root: str) -> Any:
-    """A copy of `schema` (the file `home`) with every ref pointing into the embedded document."""
+def _rewrite(schema: Any, home: str, root: str, names: set[str]) -> Any:
+    """A copy of `schema` (the file `home`) with every ref to a bundle file pointing into the embedded document
+    (a ref outside the bundle, which deploy refuses, is left as it is: it fails to resolve, it is never fetched)."""
 
     def target(ref: str) -> str:
-        file, fragment = _split(ref)
-        file = file or home
+        parts = urlsplit(ref)
+        if parts.scheme or parts.netloc or (parts.path and parts.path not in names):
+            return ref
+        file, fragment = parts.path or home, parts.fragment
         if file == root:
             return "#" + fragment
         if fragment and not fragment.startswith("/"):
@@ -141,12 +144,13 @@ def _referenced(name: str, bundle: dict[str, Any]) -> list[str]:
 
 def embed(name: str, bundle: dict[str, Any]) -> dict[str, Any]:
     """The form `name` as one self-contained schema: referenced files under `$defs["file:<name>"]`."""
-    root = _rewrite(_without_id(bundle[name]), name, name)
+    names = set(bundle)
+    root = _rewrite(_without_id(bundle[name]), name, name, names)
     needed = _referenced(name, bundle)
     if needed:
         defs = dict(root.get("$defs") or {})
         for file in needed:
-            doc = _rewrite(bundle[file], file, name)
+            doc = _rewrite(bundle[file], file, name, names)
             defs[_key(file)] = {k: v for k, v in doc.items() if k not in ("$id", "$schema")}
         root["$defs"] = defs
     return root

@@ -79,9 +79,9 @@ def test_an_answer_over_the_byte_cap_is_refused_with_413(client, world):
 
 
 def test_a_json_body_over_the_body_cap_is_refused_before_it_is_read(client, world):
-    r = _raw(client, world, "/complete", b'{"data": {"progress": "' + b"x" * (5 * 1024 * 1024) + b'"}}')
+    r = _raw(client, world, "/complete", b'{"data": {"progress": "' + b"x" * (9 * 1024 * 1024) + b'"}}')
     body = refused(r, 413, "too_large")
-    assert "4 MB" in body["detail"]
+    assert "8 MB" in body["detail"] and "请求内容超过" in body["detail"]
 
 
 @pytest.mark.both_dbs

@@ -93,3 +93,10 @@ def test_the_served_schema_is_self_contained_and_validates_as_the_server_does(da
     assert "unused.schema.json" not in str(schema)
     standard = Draft202012Validator(schema)  # no registry, nothing to fetch: only standard JSON Schema
     assert standard.is_valid(data) == (validate(schema, data) == [])
+
+
+def test_a_ref_deployed_before_the_check_is_served_as_it_is_and_never_fetched(canary):
+    schema = served("f.json", {"f.json": _form(canary["url"])}, max_length=10, max_items=2)
+    assert schema["properties"]["note"]["$ref"] == canary["url"]
+    assert [e["code"] for e in validate(schema, {"note": 1})] == ["ref"]
+    assert canary["seen"] == []
