@@ -29,7 +29,10 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Performance-review cycles as BPMN: deploy, launch, complete forms, audit every step.",
     )
-    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_upload_bytes * 5)
+    settings = get_settings()
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_upload_bytes * 5, max_plain_bytes=settings.max_body_bytes
+    )
     app.add_middleware(SecurityHeaders)  # added last = outermost: the 413 above gets the headers too
     errors.install(app)
     for module in (auth, people, definitions, cycles, calibration, reports, tasks, instances, incidents):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,6 +45,25 @@ def _overloaded(exc: OperationalError) -> bool:
     return state in _OVERLOAD_SQLSTATES or "database is locked" in str(exc) or "too many clients" in str(exc)
 
 
+MAX_ERRORS, MAX_TEXT = 50, 200
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
+
+
+def shape_errors(found: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic's errors as `{"path", "message"}`, without the `input` it echoes (which may be megabytes), clipped
+    and at most MAX_ERRORS of them: a bad body must not come back many times larger as the error."""
+    out = [
+        {"path": _clip("/".join(str(p) for p in err.get("loc", ())[1:])), "message": _clip(str(err.get("msg", "")))}
+        for err in found[:MAX_ERRORS]
+    ]
+    if len(found) > MAX_ERRORS:
+        out.append({"path": "", "message": f"…and {len(found) - MAX_ERRORS} more problems like these."})
+    return out
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.ReviewflowError)
     async def _domain(_request: Request, exc: e.ReviewflowError) -> JSONResponse:
@@ -52,12 +73,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"path": "/".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg", "")}
-            for err in exc.errors()
-        ]
         return JSONResponse(
-            body("invalid_request", "The request is not in the expected shape.", errors), status_code=422
+            body("invalid_request", "The request is not in the expected shape.", shape_errors(exc.errors())),
+            status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)

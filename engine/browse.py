@@ -92,7 +92,7 @@ def my_results(session: Session, *, person: Person) -> list[dict[str, Any]]:
                 "cycle": cycle.name if cycle else None,
                 "context": task.context or {},
                 "submitted": task.submitted,
-                "schema": definitions.form_file(session, task.instance.definition_id, task.form) or {},
+                "schema": definitions.form_schema(session, task.instance.definition_id, task.form) or {},
                 "created_at": _iso(task.created_at),
                 "completed_at": _iso(task.completed_at),
             }

@@ -15,8 +15,10 @@ from engine import audit, bpmn_check, feedback, lanes, spiff
 from engine.accounts import roles_of
 from engine.errors import DefinitionInvalid, Forbidden, NotFound, TooLarge
 from engine.models import Definition, DefinitionFile, Person
+from engine.settings import get_settings
 from engine.transaction import transactional
-from forms.validation import check_schema
+from forms import bundle
+from forms.validation import check_schema, served
 
 MAX_FILES = 50
 MAX_TOTAL_BYTES = 20 * 1024 * 1024
@@ -31,6 +33,10 @@ def _kind(name: str) -> str | None:
     if lower.endswith(".json"):
         return "json"
     return None
+
+
+def _is_ui_schema(name: str) -> bool:
+    return name.endswith(".uischema.json") or name.endswith("-uischema.json")
 
 
 def _problem(file: str | None, element: str | None, line: int | None, message: str) -> dict[str, Any]:
@@ -77,10 +83,14 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
         except json.JSONDecodeError as exc:
             problems.append(_problem(name, None, exc.lineno, f"Not valid JSON: {exc.msg} (column {exc.colno})."))
             continue
-        if not name.endswith(".uischema.json") and not name.endswith("-uischema.json"):
+        if not _is_ui_schema(name):
             reason = check_schema(forms[name])
             if reason:
                 problems.append(_problem(name, None, None, f"Form schema refused: {reason}."))
+    schemas = {n: s for n, s in forms.items() if not _is_ui_schema(n)}
+    for name in schemas:
+        for why in bundle.problems(name, schemas):
+            problems.append(_problem(name, None, None, f"Form schema refused: {why}."))
     try:
         parsed = spiff.parse_files([(n, d) for n, k, d in clean if k != "json"])
     except DefinitionInvalid as exc:
@@ -219,12 +229,14 @@ def spec_of(session: Session, definition: Definition | int) -> tuple[Any, dict[s
 
 
 _FORM_CACHE: dict[tuple[int, str], dict[str, Any]] = {}
+_SERVED_CACHE: dict[tuple[int, str], dict[str, Any]] = {}
 _CONFIDENTIAL: dict[int, dict[str, str]] = {}
 _PRIVATE: dict[int, set[str]] = {}
 
 
 def clear_caches() -> None:
     _FORM_CACHE.clear()
+    _SERVED_CACHE.clear()
     _CONFIDENTIAL.clear()
     _PRIVATE.clear()
     spiff.forget_specs()
@@ -268,3 +280,25 @@ def form_file(session: Session, definition_id: int, name: str | None) -> dict[st
             return None
         _FORM_CACHE[key] = json.loads(row.content)
     return _FORM_CACHE[key]
+
+
+def form_schema(session: Session, definition_id: int, name: str | None) -> dict[str, Any] | None:
+    """The form schema served for a task and validated on submit: self-contained (the deployed files it refers to
+    embedded) and with the default size limits (forms/validation.py `served`). None when there is no such form."""
+    if not name:
+        return None
+    key = (definition_id, name)
+    if key not in _SERVED_CACHE:
+        raw = form_file(session, definition_id, name)
+        if not isinstance(raw, dict):
+            return raw
+        rows = session.scalars(
+            select(DefinitionFile).where(DefinitionFile.definition_id == definition_id, DefinitionFile.kind == "json")
+        )
+        files = {row.name: json.loads(row.content) for row in rows if not _is_ui_schema(row.name)}
+        files[name] = raw
+        settings = get_settings()
+        _SERVED_CACHE[key] = served(
+            name, files, max_length=settings.form_max_length, max_items=settings.form_max_items
+        )
+    return _SERVED_CACHE[key]

@@ -25,15 +25,31 @@ from engine import (
 )
 from engine.accounts import roles_of
 from engine.audit import Event
-from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound, WorkflowFailed
+from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound, TooLarge, WorkflowFailed
 from engine.models import Cycle, Definition, Instance, Person, Task, TaskAssignee, Timer
 from engine.notify import outbox
+from engine.settings import get_settings
 from engine.transaction import lock_instance, transact
 from forms.instructions import render as render_instructions
-from forms.validation import EMPTY_FORM, validate
+from forms.validation import EMPTY_FORM, bad_text, field_error, validate
 
 READERS = anonymity.READER_ROLES  # may read every task and instance (rater identities: engine/anonymity.py)
-MAX_DRAFT_BYTES = 256 * 1024
+
+
+def check_answer(data: Any, *, what: str = "answer") -> None:
+    """Refuse a draft or answer that cannot be stored (lone surrogates: 422 naming the field) or is too big (413;
+    UTF-8 bytes of its JSON, so Chinese text counts as stored, not as escaped)."""
+    broken = bad_text(data)
+    if broken:
+        raise FormInvalid(f"{len(broken)} field(s) contain text that cannot be saved.", errors=broken)
+    limit = get_settings().form_max_bytes
+    size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    if size > limit:
+        kb, mine = limit // 1024, (size + 1023) // 1024
+        zh = {"draft": "草稿", "answer": "提交的内容"}[what]
+        en = f"This {what} is {mine} KB; a form may hold at most {kb} KB. Please shorten the longest texts."
+        cn = f"此{zh}大小为 {mine} KB，表单最多可容纳 {kb} KB，请缩短最长的文字。"
+        raise TooLarge(f"{en} / {cn}", errors=[field_error("", en, cn, "too_large")])
 
 
 def subject_data(person: Person) -> dict[str, Any]:
@@ -134,7 +150,8 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
         session.refresh(task)
         if task.status != "open":
             raise Conflict(f"This task is already {task.status}; nothing was changed.")
-        schema = definitions.form_file(session, instance.definition_id, task.form) or EMPTY_FORM
+        check_answer(data)
+        schema = definitions.form_schema(session, instance.definition_id, task.form) or EMPTY_FORM
         definitions.spec_of(session, instance.definition_id)
         wf = spiff.load(instance.state)
         task_data = spiff.task_data(wf, task.spiff_id)
@@ -207,8 +224,7 @@ def _keep_as_draft(session: Session, task_id: int, actor: Person, data: Any, exc
 def save_draft(session: Session, *, task_id: int, actor: Person, data: Any) -> Task:
     if not isinstance(data, dict):
         raise FormInvalid("A draft must be a JSON object.", errors=[{"path": "", "message": "Expected an object."}])
-    if len(json.dumps(data)) > MAX_DRAFT_BYTES:
-        raise InvalidInput(f"A draft may hold at most {MAX_DRAFT_BYTES // 1024} KB.")
+    check_answer(data, what="draft")
 
     def work() -> Task:
         task = _task_for_action(session, task_id, actor)

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_key_file: str | None = None
     max_upload_bytes: int = 5 * 1024 * 1024
+    # forms (forms/limits.py): defaults for text fields without `maxLength` and lists without `maxItems`, injected
+    # into the schema served for a task and validated on submit; a draft or an answer over `form_max_bytes` of UTF-8
+    # JSON is refused with 413; a request body other than an upload over `max_body_bytes` too
+    form_max_length: int = 10_000
+    form_max_items: int = 200
+    form_max_bytes: int = 1024 * 1024
+    max_body_bytes: int = 8 * 1024 * 1024  # room for the modeler's JSON with a 5 MB diagram in it
     token_hours: int = 12
     script_time_budget_s: float = 2.0
     smtp_host: str | None = None

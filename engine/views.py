@@ -76,7 +76,7 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
             )
     subject_id = task.instance.subject_id
     view = task_summary(task, session.get(Person, subject_id) if subject_id else None)
-    schema = definitions.form_file(session, task.instance.definition_id, task.form) or EMPTY_FORM
+    schema = definitions.form_schema(session, task.instance.definition_id, task.form) or EMPTY_FORM
     ui = definitions.form_file(session, task.instance.definition_id, task.ui_form) or {}
     view.update(
         {
