@@ -113,10 +113,9 @@ def account_lockouts() -> None:
     if not locks:
         out.print("no lockouts")
         return
-    table = Table("kind", "email or address", "failures", "unlocks at (UTC)")
     for lock in locks:
-        table.add_row(lock.kind, lock.key, str(lock.failures), lock.locked_until.strftime("%Y-%m-%d %H:%M:%S"))
-    out.print(table)
+        until = lock.locked_until.strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{lock.kind:<8} {lock.key}  {lock.failures} failures, unlocks by itself at {until} UTC")
 
 
 @account_app.command("unlock")
@@ -192,11 +191,12 @@ def token_list(
     if not shown:
         out.print(f"no {'' if all_ else 'live '}tokens for {email}")
         return
-    table = Table("id", "kind", "label", "status", "created", "expires", "last used")
+    print(f"{'id':>6}  {'kind':<8}{'status':<9}{'created':<18}{'expires':<18}{'last used':<18}label")
     for t in shown:
-        day = [(t[k] or "-")[:16].replace("T", " ") for k in ("created_at", "expires_at", "last_used_at")]
-        table.add_row(str(t["id"]), t["kind"], t["label"], t["status"], *day)
-    out.print(table)
+        created, expires, used = (
+            (t[k] or "-")[:16].replace("T", " ") for k in ("created_at", "expires_at", "last_used_at")
+        )
+        print(f"{t['id']:>6}  {t['kind']:<8}{t['status']:<9}{created:<18}{expires:<18}{used:<18}{t['label']}")
 
 
 @token_app.command("revoke")

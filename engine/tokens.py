@@ -51,10 +51,9 @@ def lifetime(hours: int | None) -> timedelta:
     hours = settings.api_token_hours if hours is None else hours
     longest = settings.token_max_hours
     if hours <= 0 or hours > longest:
-        message = (
+        raise InvalidInput(
             f"A token must expire: give a lifetime from 1 to {longest} hours (REVIEWFLOW_TOKEN_MAX_HOURS), not {hours}."
         )
-        raise InvalidInput(message, errors=[{"path": "hours", "message": message}])
     return timedelta(hours=hours)
 
 
@@ -89,13 +88,13 @@ def authenticate(session: Session, raw: str, *, kind: str = "api") -> ApiToken:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(raw)))
     if token is None or token.kind != kind:
         raise Unauthorized("The bearer token is not valid." if kind == "api" else "The session is not valid.")
+    if not token.person.active:
+        raise Unauthorized("This account has been deactivated; ask HR to reactivate it.")
     if token.revoked_at is not None:
-        raise Unauthorized("This token was revoked (signed out); sign in again.")
+        raise Unauthorized("This token was revoked (signed out or ended by HR); sign in again.")
     expires = clock.as_utc(token.expires_at)
     if expires is not None and expires <= clock.now():
         raise Unauthorized("The bearer token has expired; sign in again.")
-    if not token.person.active:
-        raise Unauthorized("This account has been deactivated; ask HR to reactivate it.")
     _touch(session, token)
     return token
 
