@@ -4,13 +4,16 @@ only after giving the right password."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from threading import Barrier
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from engine import clock
+from engine import accounts, clock, db
+from engine.errors import TooManyAttempts, Unauthorized
 from engine.settings import get_settings
 from tests import factories as f
 
@@ -133,3 +136,27 @@ def test_a_deactivated_person_is_told_so_only_with_the_right_password(client, se
     assert right.status_code == 403 and "deactivated" in right.json()["detail"]
     assert client.post(f"/api/people/{designer.id}/activate", headers=hr).status_code == 200
     assert sign_in(client, "An0ther-pass!", f.DESIGNER).status_code == 200
+
+
+@pytest.mark.both_dbs
+def test_guesses_sent_at_once_are_checked_no_more_than_the_limit(db_engine, session, hr):
+    """Each attempt is recorded before its password is checked, so parallel guesses cannot slip past the count."""
+    guesses = 12
+    barrier = Barrier(guesses)
+
+    def guess(_: int) -> str:
+        with db.new_session(db_engine) as s:
+            barrier.wait()
+            try:
+                accounts.login(s, email=f.HR, password="wrong-guess", address="198.51.100.9")
+            except Unauthorized:
+                return "checked"
+            except TooManyAttempts:
+                return "refused"
+        return "signed in"
+
+    with ThreadPoolExecutor(guesses) as pool:
+        outcomes = list(pool.map(guess, range(guesses)))
+
+    assert outcomes.count("checked") <= get_settings().signin_max_failures
+    assert outcomes.count("refused") >= guesses - get_settings().signin_max_failures
