@@ -1,4 +1,5 @@
-"""Accounts, roles, password hashing and bearer tokens."""
+"""Accounts and roles, password hashing, signing in and deactivating people (tokens: engine/tokens.py; sign-in
+limits: engine/signin.py)."""
 
 from __future__ import annotations
 
