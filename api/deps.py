@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from engine import accounts, db
+from engine import accounts, db, tokens
 from engine.errors import Forbidden, Unauthorized
-from engine.models import Person
+from engine.models import ApiToken, Person
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -34,12 +34,24 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def current_person(
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy on this host, uvicorn's proxy headers set it)."""
+    return request.client.host if request.client else "unknown"
+
+
+def current_token(
     session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Person:
+) -> ApiToken:
     if creds is None or not creds.credentials:
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>'.")
-    return accounts.person_for_token(session, creds.credentials)
+    return tokens.authenticate(session, creds.credentials)
+
+
+CurrentToken = Annotated[ApiToken, Depends(current_token)]
+
+
+def current_person(token: CurrentToken) -> Person:
+    return token.person
 
 
 CurrentPerson = Annotated[Person, Depends(current_person)]

@@ -24,6 +24,7 @@ STATUS = {
     e.NotFound: 404,
     e.Conflict: 409,
     e.TooLarge: 413,
+    e.TooManyAttempts: 429,
     e.InvalidInput: 422,
     e.FormInvalid: 422,
     e.DefinitionInvalid: 422,
@@ -69,6 +70,8 @@ def install(app: FastAPI) -> None:
     async def _domain(_request: Request, exc: e.ReviewflowError) -> JSONResponse:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, e.TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body(exc.code, exc.detail, exc.errors), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

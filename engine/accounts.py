@@ -1,24 +1,29 @@
-"""Accounts, roles, password hashing and bearer tokens."""
+"""Accounts and roles, password hashing, signing in and deactivating people (tokens: engine/tokens.py; sign-in
+limits: engine/signin.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock
-from engine.errors import InvalidInput, NotFound, Unauthorized
-from engine.models import Account, ApiToken, Person
+from engine import audit, signin, tokens
+from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from engine.models import Account, Person
 from engine.people import normalize_email
-from engine.transaction import transactional
+from engine.settings import get_settings
+from engine.tokens import issue_token as issue_token  # the public face keeps these names
+from engine.tokens import person_for_token as person_for_token
+from engine.transaction import transact, transactional
 
 # hr_partner: an HR business partner, who reads cycle reports over the people partnered to them (engine/scope.py)
 ROLES = ("hr_admin", "hr_partner", "auditor", "admin", "designer")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+# The hash of a password nobody knows: checked for unknown emails so they cost what known ones do.
+_DUMMY_HASH = "scrypt$7fcedffd7d7a619426592586522d2c73$f18381d37bac79cda6941e610fe27f4253877245f6a7f93165157511c4048632"
 
 
 def hash_password(password: str) -> str:
@@ -77,44 +82,84 @@ def create_account(session: Session, *, email: str, roles: list[str], password: 
 
 
 @transactional
-def issue_token(session: Session, *, email: str, hours: int | None, label: str, actor: str) -> str:
-    """A new bearer token for the person with this email (stored only as a hash)."""
+def set_roles(session: Session, *, email: str, add: list[str], remove: list[str], actor: str) -> Account:
+    """Add and remove roles of an existing login; takes effect on the person's next request."""
+    bad = [r for r in [*add, *remove] if r not in ROLES]
+    if bad:
+        raise InvalidInput(f"Unknown role {', '.join(bad)}; choose from {', '.join(ROLES)}.", errors=[{"path": "role"}])
     person = session.scalar(select(Person).where(Person.email == normalize_email(email)))
-    if person is None or not person.active:
-        raise NotFound(f"No active person with email {email}. Import the org chart or create an account first.")
-    raw = "rf_" + secrets.token_urlsafe(32)
-    expires = clock.now() + timedelta(hours=hours) if hours else None
-    session.add(ApiToken(person_id=person.id, token_hash=_token_hash(raw), label=label, expires_at=expires))
-    audit.record(session, actor=actor, action="token.issued", payload={"email": person.email, "label": label})
-    return raw
+    if person is None or person.account is None:
+        raise NotFound(f"No account for {email}. Create one with `reviewflow account create`.")
+    account = person.account
+    before = sorted(account.roles or [])
+    account.roles = sorted((set(before) | set(add)) - set(remove))
+    session.flush()
+    if account.roles != before:
+        audit.record(
+            session,
+            actor=actor,
+            action="account.roles_changed",
+            payload={"email": person.email, "before": before, "after": account.roles},
+        )
+    return account
 
 
-def login(session: Session, *, email: str, password: str, hours: int) -> str:
-    person = session.scalar(select(Person).where(Person.email == normalize_email(email)))
-    ok = (
-        person is not None
-        and person.active
-        and person.account is not None
-        and check_password(password, person.account.password_hash)
+@transactional
+def set_active(
+    session: Session, *, active: bool, actor: str, person_id: int | None = None, email: str | None = None
+) -> tuple[Person, int]:
+    """Deactivate (ending every session and token at once; signing in is refused) or reactivate a person.
+    Returns the person and how many sessions and tokens were ended."""
+    person = (
+        session.get(Person, person_id)
+        if person_id is not None
+        else session.scalar(select(Person).where(Person.email == normalize_email(email)))
     )
-    if not ok:
+    if person is None:
+        raise NotFound(f"No person {email if person_id is None else f'with id {person_id}'}.")
+    if not active and person.email == actor:
+        raise InvalidInput("You cannot deactivate yourself; ask another HR admin.")
+    ended = 0 if active else tokens.revoke_all(session, person_id=person.id, actor=actor)
+    if person.active != active:
+        person.active = active
+        audit.record(
+            session,
+            actor=actor,
+            action="person.activated" if active else "person.deactivated",
+            payload={"email": person.email, "tokens_revoked": ended},
+        )
+    session.flush()
+    return person, ended
+
+
+def login(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    address: str = "unknown",
+    kind: str = "api",
+    hours: int | None = None,
+) -> str:
+    """Check email and password, within the sign-in limits (engine/signin.py); a new token or web session secret.
+
+    Every attempt costs one password hash check, for unknown emails too, so timing tells nothing about who has an
+    account. A deactivated person learns so only after giving the right password."""
+    key = signin.key_of(email)
+    attempt = signin.begin(session, email=key, address=address)
+    person = session.scalar(select(Person).where(Person.email == normalize_email(email)))
+    stored = person.account.password_hash if person is not None and person.account is not None else None
+    right = check_password(password, stored or _DUMMY_HASH) and bool(stored)
+    if not right or person is None:
         raise Unauthorized("Email or password is not correct.")
-    assert person is not None
-    return issue_token(session, email=person.email, hours=hours, label="login", actor=person.email)
+    if not person.active:
+        signin.not_a_failure(session, attempt_id=attempt)
+        raise Forbidden("This account has been deactivated; ask HR to reactivate it.")
+    found = person
 
+    def work() -> str:
+        signin.succeeded(session, attempt_id=attempt, email=key)
+        lifetime = get_settings().token_hours if hours is None else hours
+        return tokens.issue(session, person=found, hours=lifetime, label="sign-in", kind=kind, actor=found.email).raw
 
-def person_for_token(session: Session, raw: str) -> Person:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
-    if token is None:
-        raise Unauthorized("The bearer token is not valid.")
-    expires = clock.as_utc(token.expires_at)
-    if expires is not None and expires <= clock.now():
-        raise Unauthorized("The bearer token has expired; sign in again.")
-    person = session.get(Person, token.person_id)
-    if person is None or not person.active:
-        raise Unauthorized("This person is no longer active.")
-    return person
-
-
-def _token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return transact(session, work)

@@ -88,15 +88,128 @@ def account_create(
         out.print(f"account {email}: roles {', '.join(acc.roles) or '(employee)'}")
 
 
+@account_app.command("roles")
+def account_roles(
+    email: str,
+    add: Annotated[list[str] | None, typer.Option(help="a role to give (repeatable)")] = None,
+    remove: Annotated[list[str] | None, typer.Option(help="a role to take away (repeatable)")] = None,
+) -> None:
+    """Show a login's roles, or add and remove some; a removed role stops working on the next request."""
+    with _session() as s:
+        try:
+            acc = accounts.set_roles(s, email=email, add=add or [], remove=remove or [], actor=CLI_ACTOR)
+        except ReviewflowError as exc:
+            _fail(exc)
+        out.print(f"account {email}: roles {', '.join(acc.roles) or '(employee)'}")
+
+
+@account_app.command("lockouts")
+def account_lockouts() -> None:
+    """Emails and client addresses locked now by failed sign-ins."""
+    from engine import signin
+
+    with _session() as s:
+        locks = signin.lockouts(s)
+    if not locks:
+        out.print("no lockouts")
+        return
+    for lock in locks:
+        until = lock.locked_until.strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{lock.kind:<8} {lock.key}  {lock.failures} failures, unlocks by itself at {until} UTC")
+
+
+@account_app.command("unlock")
+def account_unlock(
+    email: Annotated[str | None, typer.Argument(help="the email whose failed sign-ins to forgive")] = None,
+    address: Annotated[str | None, typer.Option(help="forgive the failed sign-ins from this client address")] = None,
+) -> None:
+    """Lift a sign-in lockout now: of an email, or with --address of a client address."""
+    from engine import signin
+
+    with _session() as s:
+        try:
+            cleared = signin.unlock(s, email=email, address=address, actor=CLI_ACTOR)
+        except ReviewflowError as exc:
+            _fail(exc)
+    out.print(f"unlocked {email or address} ({cleared} failed sign-ins forgiven)")
+
+
+def _set_active(email: str, active: bool) -> None:
+    with _session() as s:
+        try:
+            person, ended = accounts.set_active(s, email=email, active=active, actor=CLI_ACTOR)
+        except ReviewflowError as exc:
+            _fail(exc)
+        if active:
+            out.print(f"{person.email} is active: they can sign in again")
+        else:
+            out.print(f"{person.email} is deactivated: {ended} sessions and tokens ended, signing in is refused")
+
+
+@people_app.command("deactivate")
+def people_deactivate(email: str) -> None:
+    """End every session and token of a person at once and refuse their sign-ins (the record stays)."""
+    _set_active(email, False)
+
+
+@people_app.command("activate")
+def people_activate(email: str) -> None:
+    """Let a deactivated person sign in again (old sessions and tokens stay revoked)."""
+    _set_active(email, True)
+
+
 @token_app.command("create")
-def token_create(email: str, hours: Annotated[int, typer.Option(help="0 = no expiry")] = 24 * 30) -> None:
+def token_create(
+    email: str,
+    hours: Annotated[
+        int | None, typer.Option(help="lifetime, 1 to REVIEWFLOW_TOKEN_MAX_HOURS [default: REVIEWFLOW_API_TOKEN_HOURS]")
+    ] = None,
+    label: Annotated[str, typer.Option(help="what the token is for, shown by `token list`")] = "cli",
+) -> None:
     """Print a bearer token for a person (last word of the output)."""
     with _session() as s:
         try:
-            token = accounts.issue_token(s, email=email, hours=hours or None, label="cli", actor=CLI_ACTOR)
+            token = accounts.issue_token(s, email=email, hours=hours, label=label, actor=CLI_ACTOR)
         except ReviewflowError as exc:
             _fail(exc)
     print(f"token for {email}: {token}")
+
+
+@token_app.command("list")
+def token_list(
+    email: str, all_: Annotated[bool, typer.Option("--all", help="also revoked and expired ones")] = False
+) -> None:
+    """A person's bearer tokens and web sessions, newest first (live ones only unless --all)."""
+    from engine import tokens
+
+    with _session() as s:
+        try:
+            found = [tokens.as_dict(t) for t in tokens.list_tokens(s, viewer=None, email=email)]
+        except ReviewflowError as exc:
+            _fail(exc)
+    shown = [t for t in found if all_ or t["status"] == "active"]
+    if not shown:
+        out.print(f"no {'' if all_ else 'live '}tokens for {email}")
+        return
+    print(f"{'id':>6}  {'kind':<8}{'status':<9}{'created':<18}{'expires':<18}{'last used':<18}label")
+    for t in shown:
+        created, expires, used = (
+            (t[k] or "-")[:16].replace("T", " ") for k in ("created_at", "expires_at", "last_used_at")
+        )
+        print(f"{t['id']:>6}  {t['kind']:<8}{t['status']:<9}{created:<18}{expires:<18}{used:<18}{t['label']}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a bearer token or web session by id (see `token list`); it stops working at once."""
+    from engine import tokens
+
+    with _session() as s:
+        try:
+            token = tokens.revoke(s, token_id=token_id, viewer=None, actor=CLI_ACTOR)
+        except ReviewflowError as exc:
+            _fail(exc)
+        out.print(f"token {token.id} of {token.person.email} revoked")
 
 
 def _actor_for(s, email: str | None):  # type: ignore[no-untyped-def]

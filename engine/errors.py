@@ -32,6 +32,16 @@ class Conflict(ReviewflowError):
     code = "conflict"
 
 
+class TooManyAttempts(ReviewflowError):
+    """Too many failed sign-ins for an email or from an address; `retry_after` says in how many seconds to retry."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, detail: str, *, retry_after: int, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail, errors=errors)
+        self.retry_after = retry_after
+
+
 class InvalidInput(ReviewflowError):
     """Request data that cannot be used as given (bad CSV, unknown definition, bad settings)."""
 

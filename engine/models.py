@@ -65,8 +65,32 @@ class ApiToken(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
+    # "api": a bearer token (`token create`, `POST /api/auth/token`); "session": a web page session, whose secret
+    # travels only in the signed cookie and is refused as a bearer token
+    kind: Mapped[str] = mapped_column(String(20), default="api")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(320))  # email of who revoked it, or "system:cli"
+
+    person: Mapped[Person] = relationship()
+
+
+class SignInFailure(Base):
+    """A sign-in attempt that has not succeeded (yet): counted per email and per client address to lock out guessing.
+
+    An attempt is written before the password is checked and deleted when it succeeds, so parallel guesses in
+    several processes count too. `cleared_at` ends its part in the account's count (a success or HR's unlock) while
+    it still counts for its address."""
+
+    __tablename__ = "sign_in_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)  # as typed (normalised), known or not
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Definition(Base):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Positive = Annotated[int, Field(gt=0)]
 
 
 class Webhook(BaseModel):
@@ -35,7 +37,13 @@ class Settings(BaseSettings):
     form_max_items: int = 200
     form_max_bytes: int = 1024 * 1024
     max_body_bytes: int = 8 * 1024 * 1024  # room for the modeler's JSON with a 5 MB diagram in it
-    token_hours: int = 12
+    # sign-in (engine/accounts.py, engine/signin.py, engine/tokens.py)
+    token_hours: Positive = 12  # a sign-in lasts this long: a web session or a `POST /api/auth/token` token
+    api_token_hours: Positive = 24 * 30  # default lifetime of `reviewflow token create`
+    token_max_hours: Positive = 24 * 365  # no token may be issued for longer
+    signin_max_failures: Positive = 5  # failed sign-ins per email within the window before it is locked
+    signin_max_failures_per_address: Positive = 20  # ... and per client address (all emails together)
+    signin_window_minutes: Positive = 15  # failures older than this no longer count
     script_time_budget_s: float = 2.0
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -1,10 +1,13 @@
+"""Signing in and out, one's tokens and sessions, and HR's view of sign-in lockouts."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from api.deps import CurrentPerson, SessionDep
-from engine import accounts
+from api.deps import CurrentPerson, CurrentToken, HRPerson, ReaderPerson, SessionDep, client_address
+from engine import accounts, signin, tokens
+from engine.errors import InvalidInput
 from engine.people import person_ref
 from engine.settings import get_settings
 
@@ -16,11 +19,26 @@ class Login(BaseModel):
     password: str
 
 
+class Unlock(BaseModel):
+    email: str | None = None
+    address: str | None = None
+
+
 @router.post("/auth/token")
-def create_token(body: Login, session: SessionDep) -> dict:
-    """Exchange email and password for a bearer token."""
-    token = accounts.login(session, email=body.email, password=body.password, hours=get_settings().token_hours)
-    return {"access_token": token, "token_type": "bearer", "expires_in": get_settings().token_hours * 3600}
+def create_token(body: Login, request: Request, session: SessionDep) -> dict:
+    """Exchange email and password for a bearer token (429 with Retry-After after too many failures)."""
+    hours = get_settings().token_hours
+    token = accounts.login(
+        session, email=body.email, password=body.password, address=client_address(request), hours=hours
+    )
+    return {"access_token": token, "token_type": "bearer", "expires_in": hours * 3600}
+
+
+@router.post("/auth/logout")
+def logout(token: CurrentToken, session: SessionDep) -> dict:
+    """Revoke the bearer token this request was sent with."""
+    done = tokens.revoke(session, token_id=token.id, viewer=token.person, actor=token.person.email)
+    return tokens.as_dict(done)
 
 
 @router.get("/me")
@@ -32,3 +50,34 @@ def me(person: CurrentPerson) -> dict:
         "locale": person.locale,
         "roles": sorted(accounts.roles_of(person)),
     }
+
+
+@router.get("/tokens")
+def list_tokens(token: CurrentToken, session: SessionDep, email: str | None = None) -> dict:
+    """Your tokens and web sessions, newest first; HR, admins and auditors may ask for anybody's (`?email=`)."""
+    found = tokens.list_tokens(session, viewer=token.person, email=email)
+    return {"items": [tokens.as_dict(t, current_id=token.id) for t in found]}
+
+
+@router.delete("/tokens/{token_id}")
+def revoke_token(token_id: int, token: CurrentToken, session: SessionDep) -> dict:
+    """Revoke a token or web session: your own; HR and admins anybody's. It stops working at once."""
+    done = tokens.revoke(session, token_id=token_id, viewer=token.person, actor=token.person.email)
+    return tokens.as_dict(done, current_id=token.id)
+
+
+@router.get("/accounts/lockouts")
+def lockouts(session: SessionDep, _reader: ReaderPerson) -> dict:
+    """Emails and client addresses locked now by failed sign-ins, with when each unlocks by itself."""
+    return {"items": [lock.as_dict() for lock in signin.lockouts(session)]}
+
+
+@router.post("/accounts/lockouts/unlock")
+def unlock(body: Unlock, session: SessionDep, actor: HRPerson) -> dict:
+    """Forgive the failed sign-ins of one email or one address (`{"email"}` or `{"address"}`)."""
+    if (body.email is None) == (body.address is None):
+        raise InvalidInput(
+            "Send exactly one of email or address.", errors=[{"path": "email", "message": "email or address"}]
+        )
+    cleared = signin.unlock(session, email=body.email, address=body.address, actor=actor.email)
+    return {"unlocked": body.email or body.address, "failures_forgiven": cleared}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, UploadFile
 
 from api.deps import CurrentPerson, HRPerson, Id, SessionDep
-from engine import people
+from engine import accounts, people
 from engine.accounts import roles_of
 from engine.errors import NotFound
 
@@ -26,6 +26,24 @@ def get_person(person_id: Id, session: SessionDep, actor: CurrentPerson) -> dict
     )
     if person is None or not allowed:
         raise NotFound(f"No person with id {person_id} for you.")
+    return _person(person)
+
+
+@router.post("/{person_id}/deactivate")
+def deactivate(person_id: int, session: SessionDep, actor: HRPerson) -> dict:
+    """End every session and token of a person at once; they can no longer sign in (their record stays)."""
+    person, ended = accounts.set_active(session, person_id=person_id, active=False, actor=actor.email)
+    return {**_person(person), "tokens_revoked": ended}
+
+
+@router.post("/{person_id}/activate")
+def activate(person_id: int, session: SessionDep, actor: HRPerson) -> dict:
+    """Let a deactivated person sign in again (their old sessions and tokens stay revoked)."""
+    person, _ = accounts.set_active(session, person_id=person_id, active=True, actor=actor.email)
+    return {**_person(person), "tokens_revoked": 0}
+
+
+def _person(person: people.Person) -> dict:
     return {
         "id": person.id,
         "employee_no": person.employee_no,

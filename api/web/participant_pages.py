@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import Id, SessionDep
+from api.deps import Id, SessionDep, client_address
 from api.web import formkit, session
 from api.web.i18n import COOKIE as LANG_COOKIE
 from api.web.i18n import LANGS
 from api.web.render import page
 from api.web.session import CSRF, WebPerson
-from engine import accounts, browse, clock, runtime, views
-from engine.errors import Conflict, FormInvalid, Unauthorized, WorkflowFailed
-from engine.settings import get_settings
+from engine import accounts, browse, clock, runtime, tokens, views
+from engine.errors import Conflict, Forbidden, FormInvalid, TooManyAttempts, Unauthorized, WorkflowFailed
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,17 +50,38 @@ async def login(request: Request, db: SessionDep) -> Response:
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
     target = _safe_next(str(form.get("next") or "/"))
     try:
-        token = accounts.login(db, email=email, password=password, hours=get_settings().token_hours)
+        sid = accounts.login(db, email=email, password=password, address=client_address(request), kind="session")
     except Unauthorized:
-        return page(request, "login.html", status_code=401, next=target, email=email, error=True)
-    response = RedirectResponse(target, status_code=303)
-    session.start(response, request, token)
-    return response
+        return page(request, "login.html", status_code=401, next=target, email=email, error="mismatch")
+    except Forbidden:
+        return page(request, "login.html", status_code=403, next=target, email=email, error="inactive")
+    except TooManyAttempts as exc:
+        response = page(
+            request,
+            "login.html",
+            status_code=429,
+            next=target,
+            email=email,
+            error="locked",
+            minutes=math.ceil(exc.retry_after / 60),
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    redirect = RedirectResponse(target, status_code=303)
+    session.start(redirect, request, sid)
+    return redirect
 
 
 @router.post("/logout", dependencies=[CSRF])
-def logout() -> Response:
-    """End the session."""
+def logout(request: Request, db: SessionDep) -> Response:
+    """End the session: revoked on the server, so a copy of the cookie no longer signs anyone in."""
+    sid = session.session_id(request)
+    if sid:
+        try:
+            token = tokens.authenticate(db, sid, kind="session")
+            tokens.revoke(db, token_id=token.id, viewer=token.person, actor=token.person.email)
+        except Unauthorized:
+            pass  # already ended
     response = RedirectResponse("/login", status_code=303)
     session.end(response)
     return response

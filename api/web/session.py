@@ -1,7 +1,9 @@
-"""Page sessions: a signed, HttpOnly cookie holding a login token (from `accounts.login`) and a CSRF secret.
+"""Page sessions: a signed, HttpOnly cookie holding a session id and a CSRF secret.
 
-The cookie is `base64(json).hmac` signed with REVIEWFLOW_SECRET_KEY; the token inside is the same bearer token the
-API accepts, so expiry and deactivation are checked by `accounts.person_for_token` exactly as for the API.
+The cookie is `base64(json).hmac` signed with REVIEWFLOW_SECRET_KEY. The session id is the secret of a server-side
+session (engine/tokens.py, kind "session", stored hashed): it is no bearer token (the API refuses it), it expires
+after REVIEWFLOW_TOKEN_HOURS, and signing out, revoking it (`DELETE /api/tokens/{id}`) or deactivating the person
+ends it on the next request.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from api.deps import SessionDep
-from engine import accounts, secret_key
+from engine import accounts, secret_key, tokens
 from engine.errors import Forbidden, Unauthorized
 from engine.models import Person
 from engine.settings import get_settings
@@ -76,9 +78,9 @@ def read(request: Request) -> dict[str, Any]:
     return request.state.rf_session
 
 
-def start(response: Response, request: Request, token: str) -> None:
-    """Sign in: a fresh CSRF secret with the login token."""
-    data = {"token": token, "csrf": secrets.token_urlsafe(24)}
+def start(response: Response, request: Request, session_id: str) -> None:
+    """Sign in: a fresh CSRF secret with the session id."""
+    data = {"sid": session_id, "csrf": secrets.token_urlsafe(24)}
     request.state.rf_session = data
     _set(response, request, data)
 
@@ -113,12 +115,17 @@ def persist_if_changed(request: Request, response: Response) -> None:
         _set(response, request, read(request))
 
 
+def session_id(request: Request) -> str | None:
+    value = read(request).get("sid")
+    return str(value) if value else None
+
+
 def page_person(request: Request, session: SessionDep) -> Person:
-    token = read(request).get("token")
-    if not token:
+    sid = session_id(request)
+    if not sid:
         raise LoginRequired()
     try:
-        person = accounts.person_for_token(session, str(token))
+        person = tokens.person_for_token(session, sid, kind="session")
     except Unauthorized as exc:
         raise LoginRequired() from exc
     request.state.viewer = Viewer(person.name, person.email, person.locale, frozenset(accounts.roles_of(person)))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from engine import accounts
+from engine import accounts, tokens
 from engine.models import CalibrationGroup, Person
 from tests import factories as f
 from tests.api.test_reports_api import NAMES as REPORT_NAMES
@@ -94,6 +94,10 @@ def login(w: dict) -> dict:
     return {"json": w["login"]}
 
 
+def unlock_body(_w: dict) -> dict:
+    return {"json": {"email": EMPLOYEE}}
+
+
 def draft(_w: dict) -> dict:
     return {"json": {"data": {"progress": "half-way"}}}
 
@@ -117,6 +121,17 @@ TABLE = [
     # Signing in needs no token; a stale one in the header does not matter.
     row("POST", "/api/auth/token", rule(200, anon=200, bad=200), login),
     row("GET", "/api/me", EVERYONE),
+    # Signing out revokes the caller's own token: anyone signed in, auditors too (it changes nothing of anybody else).
+    row("POST", "/api/auth/logout", EVERYONE),
+    row("GET", "/api/tokens", EVERYONE),  # one's own tokens and sessions (?email= for others: tests/api/test_tokens.py)
+    # A spare token of the subject: they and HR revoke it; auditors see tokens but change nothing; others learn nothing.
+    row("DELETE", "/api/tokens/{token_id}", rule(404, employee=200, hr=200, admin=200, auditor=403), token_id="spare"),
+    row("DELETE", "/api/tokens/{token_id}", rule(404), token_id=UNKNOWN),
+    row("GET", "/api/accounts/lockouts", READERS),
+    row("POST", "/api/accounts/lockouts/unlock", hr_writes(200), unlock_body),
+    row("POST", "/api/people/{person_id}/deactivate", hr_writes(200), person_id="subject"),
+    row("POST", "/api/people/{person_id}/deactivate", rule(403, hr=404, admin=404), person_id=UNKNOWN),
+    row("POST", "/api/people/{person_id}/activate", hr_writes(200), person_id="subject"),
     row("POST", "/api/people/import", hr_writes(200), csv),
     # Self, own manager and readers; a peer or the skip-level (the CEO, our designer) learn nothing.
     row("GET", "/api/people/{person_id}", rule(404, employee=200, manager=200, **SEE_ALL), person_id="subject"),
@@ -190,6 +205,7 @@ TABLE = [
     row("POST", "/api/calibration-groups/{group_id}/open", rule(403, hr=404, admin=404), group_id=UNKNOWN),
 ]
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+OWN_SESSION = {"/api/auth/logout"}  # a POST that ends the caller's own token: auditors may
 AUDITED_READS = {INSTANCE + "/rater-detail"}  # a POST that changes nothing but the audit log: auditors may
 
 
@@ -226,7 +242,9 @@ def test_the_table_keeps_the_global_rules():
             continue
         assert row.expect["anon"] == row.expect["bad"] == 401, row.name
         real_ids = UNKNOWN not in row.ids.values() and "no_such_key" not in row.ids.values()
-        if row.route in AUDITED_READS and real_ids:
+        if row.route in OWN_SESSION:
+            assert row.expect["auditor"] == 200, f"{row.name}: the auditor may sign out"
+        elif row.route in AUDITED_READS and real_ids:
             assert row.expect["auditor"] == 201, f"{row.name}: the auditor may open what they read, with a reason"
         elif row.method in WRITES and real_ids:
             assert row.expect["auditor"] == 403, f"{row.name}: the auditor changes nothing"
@@ -247,6 +265,8 @@ def world(client, session) -> dict[str, Any]:
     session.commit()
     headers = {c: f.token(session, e) for c, e in CALLERS.items() if e not in (None, "bad")}
     headers.update(anon={}, bad={"Authorization": "Bearer rf_this-token-was-never-issued"})
+    accounts.issue_token(session, email=EMPLOYEE, hours=1, label="spare", actor="test")
+    [spare] = [t for t in tokens.list_tokens(session, viewer=None, email=EMPLOYEE) if t.label == "spare"]
     group = CalibrationGroup(
         cycle_id=cycle.id,
         name="Matrix group",
@@ -266,6 +286,7 @@ def world(client, session) -> dict[str, Any]:
         **{name: name for name in REPORTS},  # report names are literal path segments
         "cycle": cycle.id,
         "group": group.id,
+        "spare": spare.id,
         "task": task["id"],
         "instance": task["instance_id"],
         "headers": headers,
