@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import time
 from typing import Any
 
 from engine import sandbox
@@ -14,6 +15,8 @@ from engine.people import normalize_email
 SCORE_INPUTS = ("goal", "self", "manager", "feedback")
 # Ratings run from 1 to 5 on every shipped form (forms/schemas, `minimum`/`maximum`): formulas are tried over it.
 RATING_SCALE = (1, 5)
+FORMULA_BUDGET_S = 0.5  # one evaluation of a score formula
+SAMPLES_BUDGET_S = 2.0  # all the sample evaluations at create / on a settings change
 # Alternatives inside one setting ("formula" or "weights"): a given value replaces the whole setting, never merges.
 REPLACED_WHOLE = frozenset({"score"})
 
@@ -172,7 +175,7 @@ def evaluate_formula(formula: str, values: dict[str, float]) -> float:
     g = sandbox.base_globals()
     g.update(values)
     try:
-        result = sandbox.run_eval(formula, g, budget=0.5)
+        result = sandbox.run_eval(formula, g, budget=FORMULA_BUDGET_S)
         value = float(result)
     except Exception as exc:  # noqa: BLE001 - whatever the author's code raised is the reason shown
         raise FormulaFailed(f"{type(exc).__name__}: {exc}") from None
@@ -183,11 +186,14 @@ def evaluate_formula(formula: str, values: dict[str, float]) -> float:
 
 def sample_failure(formula: str) -> tuple[dict[str, float], str] | None:
     """The first sample input the formula fails on, with the reason; None when it computes a number for all."""
+    deadline = time.monotonic() + SAMPLES_BUDGET_S
     for sample in formula_samples():
         try:
             evaluate_formula(formula, sample)
         except FormulaFailed as exc:
             return sample, str(exc)
+        if time.monotonic() > deadline:
+            return sample, f"computing it for the sample ratings took more than {SAMPLES_BUDGET_S:g} s"
     return None
 
 
