@@ -135,3 +135,8 @@ class CycleOut(Out):
     counts: Counts  # an HR partner's: only the reviews of the people partnered to them
     launch: LaunchProgress | None = None
     scope: dict[str, Any] | None = None  # {"kind": "all"} or {"kind": "partner", "people": n}
+
+
+class CycleSettingsOut(CycleOut):
+    # changed settings that reviews already started keep as they were launched
+    warnings: list[str] = []

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from engine import accounts, audit, cycles, db, definitions, jobs, people, schema
+from engine import accounts, audit, cycle_edit, cycles, db, definitions, jobs, people, schema
 from engine.errors import ReviewflowError
 from engine.settings import get_settings
 
@@ -273,6 +274,71 @@ def cycle_create(
         except ReviewflowError as exc:
             _fail(exc)
         out.print(f"cycle {c.id} created ({c.name})")
+
+
+def _fail_line(exc: ReviewflowError | str) -> NoReturn:
+    """One line naming every problem (for commands whose failures scripts read), then exit 2."""
+    if isinstance(exc, str):
+        text = exc
+    else:
+        problems = "; ".join(
+            f"{e['path']}: {e.get('message')}" if e.get("path") else str(e.get("message")) for e in exc.errors
+        )
+        text = f"{exc.detail} {problems}" if problems else exc.detail
+    err.print(f"[red]Error:[/red] {escape(text)}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _setting_changes(assignments: list[str], settings: str | None) -> dict:
+    """The settings to change, from `--settings JSON` or `--set key.sub=value` (value as JSON, else text)."""
+    if settings is not None and assignments:
+        _fail_line("Give either --settings JSON or --set key=value, not both.")
+    if settings is not None:
+        try:
+            parsed = json.loads(settings)
+        except json.JSONDecodeError as exc:
+            _fail_line(f"--settings is not valid JSON: {exc.msg} (column {exc.colno}).")
+        if not isinstance(parsed, dict):
+            _fail_line("--settings must be a JSON object.")
+        return parsed
+    changes: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        path = [p for p in key.strip().split(".") if p]
+        if not sep or not path:
+            _fail_line(f"--set {item!r}: write key=value, e.g. --set score.formula='(goal + manager) / 2'.")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node: Any = changes
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                _fail_line(f"--set {item!r}: {part} was already given a value.")
+        node[path[-1]] = value
+    if not changes:
+        _fail_line("Nothing to change: give --set key=value (repeatable) or --settings JSON.")
+    return changes
+
+
+@cycle_app.command("settings")
+def cycle_settings_change(
+    cycle_id: int,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value, e.g. pip_threshold=3; repeatable")] = None,
+    settings: Annotated[str | None, typer.Option(help="the settings to change as one JSON object")] = None,
+    as_: Annotated[str | None, typer.Option("--as")] = None,
+) -> None:
+    """Correct some settings of a cycle, also while it runs (checked as at create; audited before/after)."""
+    changes = _setting_changes(set_ or [], settings)
+    with _session() as s:
+        try:
+            c, warnings = cycle_edit.change_settings(s, actor=_actor_for(s, as_), cycle_id=cycle_id, changes=changes)
+        except ReviewflowError as exc:
+            _fail_line(exc)
+        out.print(f"cycle {c.id} settings: {escape(json.dumps(c.settings, ensure_ascii=False))}", soft_wrap=True)
+        for w in warnings:
+            err.print(f"[yellow]warning:[/yellow] {escape(w)}")
 
 
 @cycle_app.command("preflight")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import itertools
+import math
+import time
 from typing import Any
 
 from engine import sandbox
@@ -10,6 +13,12 @@ from engine.errors import InvalidInput
 from engine.people import normalize_email
 
 SCORE_INPUTS = ("goal", "self", "manager", "feedback")
+# Ratings run from 1 to 5 on every shipped form (forms/schemas, `minimum`/`maximum`): formulas are tried over it.
+RATING_SCALE = (1, 5)
+FORMULA_BUDGET_S = 0.5  # one evaluation of a score formula
+SAMPLES_BUDGET_S = 2.0  # all the sample evaluations at create / on a settings change
+# Alternatives inside one setting ("formula" or "weights"): a given value replaces the whole setting, never merges.
+REPLACED_WHOLE = frozenset({"score"})
 
 DEFAULT_COMPETENCIES: list[dict[str, Any]] = [
     {"id": "ownership", "title": {"en": "Ownership", "zh-CN": "主人翁精神"}},
@@ -65,7 +74,8 @@ def validate(raw: Any) -> dict[str, Any]:
     errors = [_err(k, f"unknown setting; known: {', '.join(DEFAULTS)}") for k in unknown]
     merged = copy.deepcopy(DEFAULTS)
     for key, value in raw.items():
-        if key in DEFAULTS and isinstance(DEFAULTS[key], dict) and isinstance(value, dict):
+        mergeable = key not in REPLACED_WHOLE and isinstance(DEFAULTS.get(key), dict) and isinstance(value, dict)
+        if mergeable:
             merged[key] = {**DEFAULTS[key], **value}
         elif key in DEFAULTS:
             merged[key] = value
@@ -130,12 +140,68 @@ def _check_score(score: Any) -> list[dict[str, str]]:
     unknown = sorted(names - set(SCORE_INPUTS) - set(sandbox.ALLOWED_BUILTINS))
     if unknown:
         problems.append(f"unknown name(s) {', '.join(unknown)}; use {', '.join(SCORE_INPUTS)}")
-    return [_err("score/formula", p) for p in problems]
+    if problems:
+        return [_err("score/formula", p) for p in problems]
+    failed = sample_failure(formula)
+    if failed is None:
+        return []
+    sample, reason = failed
+    shown = ", ".join(f"{k}={v:g}" for k, v in sample.items())
+    return [
+        {
+            **_err("score/formula", f"the formula '{formula.strip()}' fails for {shown}: {reason}"),
+            "message_zh": f"评分公式 '{formula.strip()}' 在 {shown} 时无法计算：{reason}",
+            "code": "x-formula-sample",
+        }
+    ]
+
+
+class FormulaFailed(Exception):
+    """A score formula that raised or gave no finite number for some inputs."""
+
+
+def formula_samples(low: float = RATING_SCALE[0], high: float = RATING_SCALE[1]) -> list[dict[str, float]]:
+    """Inputs a formula must handle: every mix of lowest, middle and highest rating, and a few in-between ones."""
+    mid = (low + high) / 2
+    grid = [dict(zip(SCORE_INPUTS, combo, strict=True)) for combo in itertools.product((low, mid, high), repeat=4)]
+    steps = [low + (high - low) * q for q in (0.125, 0.375, 0.625, 0.875)]
+    for shift in range(len(SCORE_INPUTS)):
+        grid.append(dict(zip(SCORE_INPUTS, steps[shift:] + steps[:shift], strict=True)))
+    return grid
+
+
+def evaluate_formula(formula: str, values: dict[str, float]) -> float:
+    """The formula's value for these inputs; FormulaFailed (with the reason) when it raises or is not a number."""
+    g = sandbox.base_globals()
+    g.update(values)
+    try:
+        result = sandbox.run_eval(formula, g, budget=FORMULA_BUDGET_S)
+        value = float(result)
+    except Exception as exc:  # noqa: BLE001 - whatever the author's code raised is the reason shown
+        raise FormulaFailed(f"{type(exc).__name__}: {exc}") from None
+    if isinstance(result, bool) or not math.isfinite(value):
+        raise FormulaFailed(f"the result {result!r} is not a finite number")
+    return value
+
+
+def sample_failure(formula: str) -> tuple[dict[str, float], str] | None:
+    """The first sample input the formula fails on, with the reason; None when it computes a number for all."""
+    deadline = time.monotonic() + SAMPLES_BUDGET_S
+    for sample in formula_samples():
+        try:
+            evaluate_formula(formula, sample)
+        except FormulaFailed as exc:
+            return sample, str(exc)
+        if time.monotonic() > deadline:
+            return sample, f"computing it for the sample ratings took more than {SAMPLES_BUDGET_S:g} s"
+    return None
 
 
 def final_score(score: dict[str, Any], inputs: dict[str, float | None]) -> float | None:
     """The cycle's final score from the available inputs (a missing input is left out of weights and
-    counts as the mean of the others in a formula); None when nothing is available."""
+    counts as the mean of the others in a formula); None when nothing is available.
+
+    Raises FormulaFailed when the formula cannot compute these inputs."""
     present = {k: float(v) for k, v in inputs.items() if v is not None}
     if not present:
         return None
@@ -144,6 +210,4 @@ def final_score(score: dict[str, Any], inputs: dict[str, float | None]) -> float
         total = sum(weights.values())
         return round(sum(present[k] * w for k, w in weights.items()) / total, 2) if total else None
     mean = sum(present.values()) / len(present)
-    g = sandbox.base_globals()
-    g.update({k: present.get(k, mean) for k in SCORE_INPUTS})
-    return round(float(sandbox.run_eval(score["formula"], g, budget=0.5)), 2)
+    return round(evaluate_formula(score["formula"], {k: present.get(k, mean) for k in SCORE_INPUTS}), 2)

@@ -68,3 +68,13 @@ class WorkflowFailed(ReviewflowError):
     """A script, condition or other engine step failed; `errors` names the element and the reason."""
 
     code = "workflow_failed"
+
+
+class CycleSettingsBroken(Conflict):
+    """A cycle setting (e.g. the score formula) fails on a review's data; HR must correct the settings."""
+
+    code = "cycle_settings_broken"
+
+    def __init__(self, detail: str, *, detail_zh: str = "", errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail, errors=errors)
+        self.detail_zh = detail_zh  # joined to `detail` (" / ") once the caller has added what it did about it

@@ -52,6 +52,26 @@ def failed_for_good(
         session.close()
 
 
+def open_once(session: Session, *, job: str, args: dict[str, Any], error: str, actor: str) -> int:
+    """In the caller's transaction: record a failure found outside a job (e.g. a cycle's broken score formula) as
+    an open incident for `job(**args)`, or add it to the one already open; resolving it runs that job once."""
+    open_ones = session.scalars(select(Incident).where(Incident.job == job, Incident.status == "open"))
+    incident = next((i for i in open_ones if i.args == args), None)
+    if incident is not None:
+        incident.error, incident.attempts, incident.updated_at = _error_text(error), incident.attempts + 1, clock.now()
+        return incident.id
+    incident = Incident(job=job, args=args, error=_error_text(error), attempts=1, status="open")
+    session.add(incident)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="incident.opened",
+        payload={"incident_id": incident.id, "job": job, "args": args, "attempts": 1},
+    )
+    return incident.id
+
+
 def retried_ok(incident_id: int) -> None:
     session = db.new_session()
     try:

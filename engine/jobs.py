@@ -26,7 +26,14 @@ from engine.settings import get_settings
 log = logging.getLogger(__name__)
 REGISTRY: dict[str, Callable[..., Any]] = {}
 # the modules whose jobs every process must know (a worker receives names, not functions)
-JOB_MODULES = ("engine.launch", "engine.timers", "engine.reminders", "engine.notify.outbox", "engine.calibration")
+JOB_MODULES = (
+    "engine.launch",
+    "engine.timers",
+    "engine.reminders",
+    "engine.notify.outbox",
+    "engine.calibration",
+    "engine.cycle_edit",
+)
 INCIDENT_KEY = "_incident_id"  # set when HR resolves an incident: this run is the one retry
 MODES = ("inline", "thread", "celery")
 _mode = "inline"

@@ -9,7 +9,8 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from engine import cycle_settings, feedback
-from engine.models import Instance, ReviewRecord, Task
+from engine.errors import CycleSettingsBroken
+from engine.models import Cycle, Instance, ReviewRecord, Task
 
 
 def _anchor(prop: dict[str, Any], value: Any, locale: str = "en") -> str | None:
@@ -167,13 +168,34 @@ def _score(
         "feedback": feedback.mean_rating(view),
     }
     settings = task_data.get("settings") or cycle_settings.DEFAULTS
-    value = cycle_settings.final_score(settings.get("score") or cycle_settings.DEFAULTS["score"], inputs)
+    # the cycle's current formula, so a correction HR makes to a running cycle applies to reviews not yet scored
+    cycle = p.session.get(Cycle, p.instance.cycle_id) if p.instance.cycle_id is not None else None
+    score = ((cycle.settings if cycle else None) or settings).get("score") or cycle_settings.DEFAULTS["score"]
+    try:
+        value = cycle_settings.final_score(score, inputs)
+    except cycle_settings.FormulaFailed as exc:
+        shown = ", ".join(f"{k}={'none' if v is None else v}" for k, v in inputs.items())
+        formula = score.get("formula")
+        raise CycleSettingsBroken(
+            f"The cycle's score formula '{formula}' cannot be computed for this review ({shown}): {exc}. "
+            "HR must correct the cycle's score setting before this review can be submitted.",
+            detail_zh=f"本周期的评分公式 '{formula}' 无法为此评估计算（{shown}）：{exc}。"
+            "请 HR 先更正周期的评分设置，再提交此评估。",
+            errors=[
+                {
+                    "path": "settings/score/formula",
+                    "message": f"the formula fails for these inputs: {exc}",
+                    "message_zh": f"评分公式对这些输入无法计算：{exc}",
+                    "code": "x-formula",
+                }
+            ],
+        ) from None
     p.replace("score")
     p.add(
         "score",
         source="engine",
         dimension="final",
         score=value,
-        data={"inputs": inputs, "score": settings.get("score")},
+        data={"inputs": inputs, "score": score},
     )
     return {"final_score": value, "final_overall": p.data.get("manager_overall")}

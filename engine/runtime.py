@@ -18,6 +18,7 @@ from engine import (
     definitions,
     feedback,
     form_rules,
+    incidents,
     lanes,
     records,
     reminders,
@@ -25,7 +26,16 @@ from engine import (
 )
 from engine.accounts import roles_of
 from engine.audit import Event
-from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound, TooLarge, WorkflowFailed
+from engine.errors import (
+    Conflict,
+    CycleSettingsBroken,
+    Forbidden,
+    FormInvalid,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    WorkflowFailed,
+)
 from engine.models import Cycle, Definition, Instance, Person, Task, TaskAssignee, Timer
 from engine.notify import outbox
 from engine.settings import get_settings
@@ -33,6 +43,7 @@ from engine.transaction import lock_instance, transact
 from forms.instructions import render as render_instructions
 from forms.validation import EMPTY_FORM, bad_text, field_error, validate
 
+SETTINGS_CHECK_JOB = "check_cycle_settings"  # engine/cycle_edit.py: resolving the incident re-checks the settings
 READERS = anonymity.READER_ROLES  # may read every task and instance (rater identities: engine/anonymity.py)
 
 
@@ -193,13 +204,16 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
 
     try:
         return transact(session, work)
-    except WorkflowFailed as exc:
+    except (WorkflowFailed, CycleSettingsBroken) as exc:
         _keep_as_draft(session, task_id, actor, data, exc)
         raise
 
 
-def _keep_as_draft(session: Session, task_id: int, actor: Person, data: Any, exc: WorkflowFailed) -> None:
-    """The step after the form failed: keep the person's answers as a draft and record the failure."""
+def _keep_as_draft(
+    session: Session, task_id: int, actor: Person, data: Any, exc: WorkflowFailed | CycleSettingsBroken
+) -> None:
+    """The step after the form failed: keep the person's answers as a draft and record the failure (broken cycle
+    settings also open an incident for HR, one per cycle until resolved)."""
 
     def work() -> None:
         task = session.get(Task, task_id)
@@ -216,9 +230,19 @@ def _keep_as_draft(session: Session, task_id: int, actor: Person, data: Any, exc
             cycle_id=instance.cycle_id if instance else None,
             payload={"name": task.name, "detail": exc.detail, "errors": exc.errors},
         )
+        if isinstance(exc, CycleSettingsBroken) and instance is not None and instance.cycle_id is not None:
+            incidents.open_once(
+                session,
+                job=SETTINGS_CHECK_JOB,
+                args={"cycle_id": instance.cycle_id},
+                error=f"instance {instance.id}, task '{task.name}': {exc.detail}",
+                actor=actor.email,
+            )
 
     transact(session, work)
     exc.detail += " Your answers were kept as a draft, and HR can see what went wrong."
+    if isinstance(exc, CycleSettingsBroken) and exc.detail_zh:
+        exc.detail += f" / {exc.detail_zh}您的回答已保存为草稿，HR 可以看到出错原因。"
 
 
 def save_draft(session: Session, *, task_id: int, actor: Person, data: Any) -> Task:

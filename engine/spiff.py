@@ -27,7 +27,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import bpmn_check, clock, sandbox
+from engine import bpmn_check, clock, dmn_check, sandbox
 from engine.errors import Conflict, DefinitionInvalid, WorkflowFailed
 
 # ---------------------------------------------------------------------------------------------- scripts
@@ -153,6 +153,8 @@ def parse_files(files: list[tuple[str, bytes]], *, check: bool = True) -> Parsed
                 mode = "exec" if kind == "script" else "eval"
                 for reason in sandbox.check(source.strip() if mode == "eval" else source, mode=mode):
                     problems.append(_problem(name, element, line, f"Refused {kind}: {reason}."))
+        for name, tree in dmn_trees:
+            problems.extend(dmn_check.problems(name, tree))
     if problems:
         raise DefinitionInvalid(problems_summary(problems), errors=problems)
 

@@ -8,8 +8,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from api.deps import HRPerson, Id, ScopedReader, SessionDep
-from api.schemas import CycleOut
-from engine import cycles, messages, scope
+from api.schemas import CycleOut, CycleSettingsOut
+from engine import cycle_edit, cycles, messages, scope
 from engine import launch as bulk_launch
 from engine.models import Cycle
 
@@ -69,6 +69,13 @@ def list_cycles(session: SessionDep, actor: ScopedReader) -> list[dict]:
 def get_cycle(cycle_id: Id, session: SessionDep, actor: ScopedReader) -> dict:
     """A cycle's status and counts (an HR partner's: over the people partnered to them)."""
     return _view(session, cycles.get_cycle(session, cycle_id), scope.subjects_in_scope(session, actor))
+
+
+@router.patch("/{cycle_id}/settings", response_model=CycleSettingsOut)
+def change_settings(cycle_id: Id, body: dict[str, Any], session: SessionDep, actor: HRPerson) -> dict:
+    """Correct some settings of a cycle, also while it runs (checked as at create; audited before/after)."""
+    c, warnings = cycle_edit.change_settings(session, actor=actor, cycle_id=cycle_id, changes=body)
+    return _view(session, c) | {"warnings": warnings}
 
 
 @router.post("/{cycle_id}/preflight")

@@ -90,6 +90,10 @@ def new_cycle(w: dict) -> dict:
     return {"json": {"name": "Matrix cycle", "definition": w["key"], "participants": {"emails": [EMPLOYEE]}}}
 
 
+def settings_change(_w: dict) -> dict:
+    return {"json": {"pip_threshold": 3}}
+
+
 def login(w: dict) -> dict:
     return {"json": w["login"]}
 
@@ -149,6 +153,8 @@ TABLE = [
     row("GET", CYCLE, SCOPED_READERS, cycle_id="cycle"),
     row("GET", CYCLE, rule(403, hr=404, hr_partner=404, auditor=404, admin=404), cycle_id=UNKNOWN),
     row("POST", CYCLE + "/preflight", hr_writes(200), cycle_id="cycle"),
+    row("PATCH", CYCLE + "/settings", hr_writes(200), settings_change, cycle_id="cycle"),
+    row("PATCH", CYCLE + "/settings", rule(403, hr=404, admin=404), settings_change, cycle_id=UNKNOWN),
     row("POST", CYCLE + "/launch", hr_writes(202), cycle_id="cycle"),  # again: resumes, creates nothing new
     row("POST", CYCLE + "/release", hr_writes(200), cycle_id="cycle"),  # nothing waits for results: 0 released
     row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="completion"),

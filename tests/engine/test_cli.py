@@ -4,6 +4,7 @@ tamper tests work on copies of its database."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -289,3 +290,28 @@ def test_calibration_groups_from_the_command_line(world):
     group_id = re.search(r"calibration group (\d+) created", made.out)
     assert group_id
     assert_refused(reviewflow(home, "calibration", "open", group_id[1], "--as", HR), "Launch the cycle before")
+
+
+# --- correcting a cycle's settings ------------------------------------------------------------------------------
+
+
+def test_cycle_settings_change_and_refusals(world):
+    home = world[0]
+    changed = reviewflow(
+        home, "cycle", "settings", "1", "--set", "pip_threshold=3", "--set", "score.formula=(goal + manager) / 2",
+        "--as", HR,
+    )
+    assert changed.code == 0, changed
+    assert '"pip_threshold": 3' in changed.out and '"formula": "(goal + manager) / 2"' in changed.out
+    assert "pip_threshold: the 1 review(s) already started keep the value" in changed.text
+    ((payload,),) = query(home, "select payload from audit_event where action = 'cycle.settings_changed'")
+    assert json.loads(payload)["changed"]["pip_threshold"] == {"before": 2, "after": 3}
+    assert set(json.loads(payload)["changed"]) == {"pip_threshold", "score"}
+
+    broken = reviewflow(home, "cycle", "settings", "1", "--settings", '{"score": {"formula": "goal / 0"}}', "--as", HR)
+    assert_refused(broken, "settings/score/formula", "goal / 0", "goal=1")
+    assert len(broken.err.strip().splitlines()) == 1, broken.err
+    assert_refused(reviewflow(home, "cycle", "settings", "1", "--settings", "{oops", "--as", HR), "not valid JSON")
+    assert_refused(reviewflow(home, "cycle", "settings", "1", "--as", HR), "Nothing to change")
+    assert_refused(reviewflow(home, "cycle", "settings", "99", "--set", "pip_threshold=3", "--as", HR), "99")
+    assert_refused(reviewflow(home, "cycle", "settings", "1", "--set", "colour=red", "--as", HR), "settings/colour")
