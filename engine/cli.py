@@ -261,6 +261,7 @@ def cycle_create(
         spec = {"departments": participants[5:].split(",")}
     elif participants.startswith("emails:"):
         spec = {"emails": participants[7:].split(",")}
+    parsed = _settings_object(settings) if settings else None
     with _session() as s:
         try:
             c = cycles.create_cycle(
@@ -269,7 +270,7 @@ def cycle_create(
                 name=name,
                 definition=definition,
                 participants=spec,
-                settings=json.loads(settings) if settings else None,
+                settings=parsed,
             )
         except ReviewflowError as exc:
             _fail(exc)
@@ -289,18 +290,22 @@ def _fail_line(exc: ReviewflowError | str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _settings_object(settings: str) -> dict:
+    try:
+        parsed = json.loads(settings)
+    except json.JSONDecodeError as exc:
+        _fail_line(f"--settings is not valid JSON: {exc.msg} (column {exc.colno}).")
+    if not isinstance(parsed, dict):
+        _fail_line("--settings must be a JSON object.")
+    return parsed
+
+
 def _setting_changes(assignments: list[str], settings: str | None) -> dict:
     """The settings to change, from `--settings JSON` or `--set key.sub=value` (value as JSON, else text)."""
     if settings is not None and assignments:
         _fail_line("Give either --settings JSON or --set key=value, not both.")
     if settings is not None:
-        try:
-            parsed = json.loads(settings)
-        except json.JSONDecodeError as exc:
-            _fail_line(f"--settings is not valid JSON: {exc.msg} (column {exc.colno}).")
-        if not isinstance(parsed, dict):
-            _fail_line("--settings must be a JSON object.")
-        return parsed
+        return _settings_object(settings)
     changes: dict[str, Any] = {}
     for item in assignments:
         key, sep, raw = item.partition("=")

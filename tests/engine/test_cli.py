@@ -315,3 +315,12 @@ def test_cycle_settings_change_and_refusals(world):
     assert_refused(reviewflow(home, "cycle", "settings", "1", "--as", HR), "Nothing to change")
     assert_refused(reviewflow(home, "cycle", "settings", "99", "--set", "pip_threshold=3", "--as", HR), "99")
     assert_refused(reviewflow(home, "cycle", "settings", "1", "--set", "colour=red", "--as", HR), "settings/colour")
+
+
+def test_cycle_create_with_bad_settings_json_is_one_line(world):
+    home = world[0]
+    bad = reviewflow(home, "cycle", "create", "Q1", "quarterly_checkin", "--settings", "{oops", "--as", HR)
+    assert_refused(bad, "--settings is not valid JSON")
+    assert len(bad.err.strip().splitlines()) == 1, bad.err
+    assert_refused(reviewflow(home, "cycle", "create", "Q1", "quarterly_checkin", "--settings", "[1]", "--as", HR),
+                   "must be a JSON object")
