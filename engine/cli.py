@@ -283,7 +283,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
     from api.app import create_app
-    from engine import timers
+    from engine import sandbox_worker, timers
 
     schema.upgrade()
     mode = get_settings().startup_check
@@ -295,6 +295,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         raise typer.Exit(1)
     if jobs.default_mode("thread") == "thread":
         timers.start_ticker()  # embedded: no beat, so this process ticks timers, reminders and mail itself
+    sandbox_worker.warm()  # author code runs in these processes; start them before the first request needs one
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 

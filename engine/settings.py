@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("dev-only-change-me")
     max_upload_bytes: int = 5 * 1024 * 1024
     token_hours: int = 12
-    script_time_budget_s: float = 2.0
+    script_time_budget_s: float = 2.0  # each script, condition, formula or instructions template (engine/sandbox.py)
+    sandbox_workers: int = 2  # worker processes per server process that run author code (engine/sandbox_worker.py)
+    sandbox_memory_mb: int = 512  # address-space limit of each sandbox worker
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "reviewflow@localhost"
