@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from engine import cycle_settings, feedback
+from engine.errors import WorkflowFailed
 from engine.models import Instance, ReviewRecord, Task
 
 
@@ -167,7 +168,11 @@ def _score(
         "feedback": feedback.mean_rating(view),
     }
     settings = task_data.get("settings") or cycle_settings.DEFAULTS
-    value = cycle_settings.final_score(settings.get("score") or cycle_settings.DEFAULTS["score"], inputs)
+    try:
+        value = cycle_settings.final_score(settings.get("score") or cycle_settings.DEFAULTS["score"], inputs)
+    except Exception as exc:  # noqa: BLE001 - pure computation on author code: every failure is the formula's
+        message = f"The cycle's score formula failed: {type(exc).__name__}: {exc}"
+        raise WorkflowFailed(message, errors=[{"element": "score formula", "message": message}]) from None
     p.replace("score")
     p.add(
         "score",
