@@ -341,7 +341,8 @@ def run_engine(wf: BpmnWorkflow) -> None:
     except SpiffWorkflowException as exc:
         raise _failed(exc) from None
     except sandbox.ScriptStopped as exc:
-        raise WorkflowFailed(str(exc), errors=[{"element": None, "message": str(exc)}]) from None
+        error = {"element": None, "message": str(exc), "error_type": type(exc).__name__}
+        raise WorkflowFailed(str(exc), errors=[error]) from None
 
 
 def _failed(exc: SpiffWorkflowException) -> WorkflowFailed:
@@ -349,14 +350,24 @@ def _failed(exc: SpiffWorkflowException) -> WorkflowFailed:
     element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     message = str(exc.args[0]) if exc.args else type(exc).__name__
     cause = exc.__context__  # SpiffWorkflow wraps an expression's error without its text ("Error evaluating ...")
-    if isinstance(cause, sandbox.ScriptStopped) and str(cause) not in message:
-        message += f": {cause}"
+    if isinstance(cause, sandbox.ScriptStopped):
+        message = message.removeprefix(f"{type(cause).__name__}:")  # a script's: "ScriptTimeout:the code ran ..."
+        if str(cause) not in message:
+            message += f": {cause}"
     notes = " ".join(getattr(exc, "notes", []) or [])
     detail = f"Step '{element}' failed: {message}" + (f" ({notes})" if notes else "")
     return WorkflowFailed(
         detail,
         errors=[{"element": element, "message": message, "error_type": getattr(exc, "error_type", type(exc).__name__)}],
     )
+
+
+def stopped(exc: BaseException) -> bool:
+    """Whether a failure is the sandbox stopping author code (over its time, size or memory limit)."""
+    if isinstance(exc, sandbox.ScriptStopped):
+        return True
+    kinds = {"ScriptTimeout", "ScriptLimit", "ScriptStopped"}
+    return isinstance(exc, WorkflowFailed) and any(e.get("error_type") in kinds for e in exc.errors)
 
 
 def ready_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:

@@ -142,7 +142,11 @@ def server(session, db_engine, tmp_path):
         yield url, scenarios, tokens
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a server stuck inside C never runs its SIGTERM handler
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
 
 
 def _complete_while_probing(url: str, task_id: int, headers: dict[str, str], data: dict[str, Any]):
@@ -151,9 +155,12 @@ def _complete_while_probing(url: str, task_id: int, headers: dict[str, str], dat
 
     def post() -> None:
         started = time.monotonic()
-        result["response"] = httpx.post(
-            f"{url}/api/tasks/{task_id}/complete", json={"data": data}, headers=headers, timeout=60
-        )
+        try:
+            result["response"] = httpx.post(
+                f"{url}/api/tasks/{task_id}/complete", json={"data": data}, headers=headers, timeout=60
+            )
+        except httpx.HTTPError as exc:
+            result["error"] = f"{type(exc).__name__}: {exc}"
         result["seconds"] = time.monotonic() - started
 
     thread = threading.Thread(target=post)
@@ -168,6 +175,7 @@ def _complete_while_probing(url: str, task_id: int, headers: dict[str, str], dat
         probes.append(time.monotonic() - started if ok else 99.0)
         thread.join(timeout=0.05)
     thread.join()
+    assert "response" in result, f"the request never answered ({result.get('error')}; /healthz probes {probes})"
     return result["response"], result["seconds"], probes
 
 

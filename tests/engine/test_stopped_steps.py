@@ -95,3 +95,37 @@ def test_a_stopped_script_on_submit_is_an_incident_that_hr_can_close(session):
     incidents.resolve(session, actor=people[f.HR], incident_id=incident.id)  # no job to re-run: closed
     session.expire_all()
     assert session.get(Incident, incident.id).status == "resolved"
+
+
+
+
+def test_a_launch_stops_trying_once_the_sandbox_stopped_a_few_starts(session, monkeypatch):
+    from engine import launch, sandbox_worker
+    from engine.job_models import LaunchChunk
+
+    people = f.org(session, extra_peers=5)
+    diagram = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="x">
+  <bpmn:process id="eager" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>a</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="calc"><bpmn:incoming>a</bpmn:incoming><bpmn:outgoing>c</bpmn:outgoing>
+      <bpmn:script>total = {C_LOOP}</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>c</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="a" sourceRef="s" targetRef="calc"/>
+    <bpmn:sequenceFlow id="c" sourceRef="calc" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    definition, _ = definitions.deploy(session, actor=people[f.DESIGNER], files=[("e.bpmn", diagram.encode())])
+    runs = []
+    real_run = sandbox_worker.run
+    monkeypatch.setattr(sandbox_worker, "run", lambda kind, **kw: (runs.append(kind), real_run(kind, **kw))[1])
+    emails = [p for p in people if p.startswith("peer")]
+    cycle = f.launched(session, definition, emails)
+
+    assert len(runs) == 3 == launch.STOPS_PER_CHUNK  # one budget each, then the chunk gives up instead of holding on
+    [chunk] = session.scalars(select(LaunchChunk).where(LaunchChunk.cycle_id == cycle.id)).all()
+    problems = [failure["problem"] for failure in chunk.failures]
+    assert len(problems) == len(emails) == 5
+    assert sum("longer than 0.3 s" in p for p in problems) == 3
+    assert sum(p.startswith("not started: the diagram's code was stopped") for p in problems) == 2
+    assert launch.progress(session, cycle.id)["failed"] == 5
