@@ -305,7 +305,7 @@ def _data_for(source: str, mode: str, g: dict[str, Any]) -> dict[str, Any]:
         wanted = {n.id for n in ast.walk(ast.parse(source, mode=mode)) if isinstance(n, ast.Name)}
     except SyntaxError:
         wanted = set()
-    return {k: g[k] for k in wanted if k in g and k not in GUARD_NAMES}
+    return {k: g[k] for k in wanted if k in g and not k.startswith("_") and not callable(g[k])}
 
 
 def run_exec(source: str, g: dict[str, Any], *, budget: float = DEFAULT_BUDGET_S) -> None:

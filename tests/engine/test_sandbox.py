@@ -166,3 +166,11 @@ def test_only_plain_data_comes_back_from_a_worker():
 def test_a_value_that_cannot_leave_the_sandbox_is_a_clear_error():
     with pytest.raises(TypeError, match="cannot leave the sandbox"):
         _eval("map(abs, sorted([1]))")
+
+
+def test_task_data_shadows_a_helper_of_the_same_name_in_the_worker_as_in_process():
+    assert _eval("sorted([date, today])", date="2026-01-01", today="b") == ["2026-01-01", "b"]
+    g = sandbox.base_globals()
+    g.update(date="2026-01-01")
+    sandbox.run_exec("later = sorted([date])[0] + 'T00'", g)
+    assert (g["later"], g["date"]) == ("2026-01-01T00", "2026-01-01")
