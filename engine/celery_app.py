@@ -32,11 +32,11 @@ def _register(app: Celery, name: str) -> None:
             jobs.run_once(name, kwargs)
         except Exception as exc:  # noqa: BLE001
             retries = self.request.retries
-            if incident_id is None and retries < attempts - 1:
+            if incident_id is None and retries < attempts - 1 and not jobs.permanent(exc):
                 log.warning("job %s(%s) failed on attempt %d/%d: %s", name, kwargs, retries + 1, attempts, exc)
                 raise self.retry(exc=exc, countdown=jobs.backoff(retries)) from None
             incidents.failed_for_good(
-                job=name, args=kwargs, error=exc, attempts=1 if incident_id else attempts, incident_id=incident_id
+                job=name, args=kwargs, error=exc, attempts=1 if incident_id else retries + 1, incident_id=incident_id
             )
             return
         if incident_id:

@@ -471,7 +471,7 @@ def _serve(host: str, port: int, *, demo: bool) -> None:
     import uvicorn
 
     from api.app import create_app
-    from engine import secret_key, timers
+    from engine import sandbox_worker, secret_key, timers
 
     try:
         key_file = secret_key.check_for_serving(demo=demo)
@@ -492,6 +492,7 @@ def _serve(host: str, port: int, *, demo: bool) -> None:
         raise typer.Exit(1)
     if jobs.default_mode("thread") == "thread":
         timers.start_ticker()  # embedded: no beat, so this process ticks timers, reminders and mail itself
+    sandbox_worker.warm()  # author code runs in these processes; start them before the first request needs one
     uvicorn.run(
         create_app(),
         host=host,

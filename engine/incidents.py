@@ -60,6 +60,17 @@ def open_once(session: Session, *, job: str, args: dict[str, Any], error: str, a
     if incident is not None:
         incident.error, incident.attempts, incident.updated_at = _error_text(error), incident.attempts + 1, clock.now()
         return incident.id
+    return _open(session, job=job, args=args, error=error, actor=actor).id
+
+
+def record(session: Session, *, job: str, args: dict[str, Any], error: BaseException | str, actor: str) -> Incident:
+    """Open an incident in the caller's transaction, for a failure that a retry would only repeat: a workflow step
+    that failed or was stopped by the sandbox (`job` then names the step, e.g. `complete_task`, `instructions`).
+    Resolving one that is no registered job only marks it resolved: the fix is a new diagram version or new data."""
+    return _open(session, job=job, args=args, error=error, actor=actor)
+
+
+def _open(session: Session, *, job: str, args: dict[str, Any], error: BaseException | str, actor: str) -> Incident:
     incident = Incident(job=job, args=args, error=_error_text(error), attempts=1, status="open")
     session.add(incident)
     session.flush()
@@ -67,9 +78,10 @@ def open_once(session: Session, *, job: str, args: dict[str, Any], error: str, a
         session,
         actor=actor,
         action="incident.opened",
+        instance_id=args.get("instance_id"),
         payload={"incident_id": incident.id, "job": job, "args": args, "attempts": 1},
     )
-    return incident.id
+    return incident
 
 
 def retried_ok(incident_id: int) -> None:
@@ -85,6 +97,11 @@ def retried_ok(incident_id: int) -> None:
         transact(session, work)
     finally:
         session.close()
+
+
+def _known_job(name: str) -> bool:
+    jobs.load_all()
+    return name in jobs.REGISTRY
 
 
 def list_incidents(session: Session, *, status: str | None = None) -> list[Incident]:
@@ -108,7 +125,8 @@ def resolve(session: Session, *, actor: Person, incident_id: int) -> Incident:
             raise NotFound(f"No incident with id {incident_id}.")
         if incident.status != "open":
             raise Conflict(f"This incident is already {incident.status}; nothing was retried.")
-        incident.status, incident.updated_at = "retrying", clock.now()
+        rerun = incident.job in jobs.REGISTRY or _known_job(incident.job)
+        incident.status, incident.updated_at = ("retrying" if rerun else "resolved"), clock.now()
         incident.resolved_by_id, incident.resolved_at = actor.id, clock.now()
         audit.record(
             session,
@@ -116,7 +134,8 @@ def resolve(session: Session, *, actor: Person, incident_id: int) -> Incident:
             action="incident.resolved",
             payload={"incident_id": incident.id, "job": incident.job, "args": incident.args},
         )
-        jobs.enqueue(session, incident.job, **incident.args, **{jobs.INCIDENT_KEY: incident.id})
+        if rerun:
+            jobs.enqueue(session, incident.job, **incident.args, **{jobs.INCIDENT_KEY: incident.id})
         return incident
 
     return transact(session, work)

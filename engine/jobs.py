@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from engine import db
+from engine.errors import WorkflowFailed
 from engine.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,14 @@ def run_once(name: str, kwargs: dict[str, Any]) -> None:
         session.close()
 
 
+def permanent(exc: BaseException) -> bool:
+    """A failure a retry would only repeat (a workflow step that failed, or code the sandbox stopped): it becomes an
+    incident at once instead of running the same code `job_attempts` times."""
+    from engine import sandbox
+
+    return isinstance(exc, WorkflowFailed | sandbox.ScriptStopped)
+
+
 def run_with_retries(name: str, kwargs: dict[str, Any]) -> None:
     """The embedded runner: up to `job_attempts` runs with backoff, then an incident (a resolve retries once)."""
     from engine import incidents
@@ -146,7 +155,7 @@ def run_with_retries(name: str, kwargs: dict[str, Any]) -> None:
             run_once(name, args)
         except Exception as exc:  # noqa: BLE001 - any failure counts; the last one is kept on the incident
             log.warning("job %s(%s) failed on attempt %d/%d: %s", name, args, attempt, attempts, exc)
-            if attempt == attempts:
+            if attempt == attempts or permanent(exc):
                 incidents.failed_for_good(job=name, args=args, error=exc, attempts=attempt, incident_id=incident_id)
                 return
             time.sleep(backoff(attempt - 1))

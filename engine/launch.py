@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, cycles, jobs, runtime
+from engine import audit, clock, cycles, jobs, runtime, spiff
 from engine.audit import Event
 from engine.errors import NotFound, ReviewflowError
 from engine.job_models import LaunchChunk
@@ -21,6 +21,7 @@ from engine.settings import get_settings
 from engine.transaction import transact
 
 SYSTEM_LAUNCHER = cycles.SYSTEM_LAUNCHER
+STOPS_PER_CHUNK = 3  # people whose start the sandbox stopped before the rest of the chunk is left for a new launch
 
 
 def _lock_cycle(session: Session, cycle_id: int) -> Cycle:
@@ -114,11 +115,15 @@ def launch_chunk(session: Session, *, cycle_id: int, number: int) -> None:
         people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
         events: list[Event] = []
         failures: list[dict[str, Any]] = []
-        started = 0
+        started = stops = 0
         for pid in person_ids:
             if pid in have:
                 continue
             person = people.get(pid)
+            if stops >= STOPS_PER_CHUNK:  # do not hold the transaction for one budget per person
+                problem = f"not started: the diagram's code was stopped for {stops} people before; launch again"
+                failures.append({"person_id": pid, "email": person.email if person else None, "problem": problem})
+                continue
             mark = len(events)
             savepoint = session.begin_nested()
             try:
@@ -132,6 +137,7 @@ def launch_chunk(session: Session, *, cycle_id: int, number: int) -> None:
             except Exception as exc:  # noqa: BLE001 - one person's problem must not stop the others
                 savepoint.rollback()
                 del events[mark:]
+                stops += spiff.stopped(exc)
                 detail = exc.detail if isinstance(exc, ReviewflowError) else f"{type(exc).__name__}: {exc}"
                 failures.append({"person_id": pid, "email": person.email if person else None, "problem": detail})
         audit.append(session, actor=SYSTEM_LAUNCHER, events=events)

@@ -40,7 +40,7 @@ from engine.models import Cycle, Definition, Instance, Person, Task, TaskAssigne
 from engine.notify import outbox
 from engine.settings import get_settings
 from engine.transaction import lock_instance, transact
-from forms.instructions import render as render_instructions
+from forms.instructions import render_checked as render_instructions
 from forms.validation import EMPTY_FORM, bad_text, field_error, validate
 
 SETTINGS_CHECK_JOB = "check_cycle_settings"  # engine/cycle_edit.py: resolving the incident re-checks the settings
@@ -238,6 +238,15 @@ def _keep_as_draft(
                 error=f"instance {instance.id}, task '{task.name}': {exc.detail}",
                 actor=actor.email,
             )
+        else:
+            element = next((e.get("element") for e in exc.errors if e.get("element")), None)
+            incidents.record(
+                session,
+                job="complete_task",
+                args={"instance_id": task.instance_id, "task_id": task.id, "task": task.name, "element": element},
+                error=exc.detail,
+                actor=actor.email,
+            )
 
     transact(session, work)
     exc.detail += " Your answers were kept as a draft, and HR can see what went wrong."
@@ -302,6 +311,21 @@ def transition_events(instance: Instance, before: dict, after: dict) -> list[Eve
     ]
 
 
+def _instructions(session: Session, instance: Instance, rt: spiff.ReadyTask, data: dict[str, Any]) -> str | None:
+    """The task's rendered instructions; a template the sandbox stopped is shown unrendered and becomes an incident
+    naming the element (the step itself goes on: instructions are not worth holding a review for)."""
+    rendered = render_instructions(rt.instructions, data)
+    if rendered.stopped:
+        incidents.record(
+            session,
+            job="instructions",
+            args={"instance_id": instance.id, "element": rt.name},
+            error=f"The instructions of '{rt.name}' were stopped and are shown unrendered: {rendered.problem}",
+            actor="system:sandbox",
+        )
+    return rendered.text
+
+
 def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
     """Bring the inbox, timer and outbox rows of `instance` in line with the workflow; return the audit events."""
     refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
@@ -338,7 +362,7 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
             name=rt.name,
             title=rt.title,
             lane=rt.lane,
-            instructions=render_instructions(rt.instructions, visible),
+            instructions=_instructions(session, instance, rt, visible),
             form=rt.form,
             ui_form=rt.ui_form,
             status="open",

@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     signin_max_failures: Positive = 5  # failed sign-ins per email within the window before it is locked
     signin_max_failures_per_address: Positive = 20  # ... and per client address (all emails together)
     signin_window_minutes: Positive = 15  # failures older than this no longer count
-    script_time_budget_s: float = 2.0
+    script_time_budget_s: float = 2.0  # each script, condition, formula or instructions template (engine/sandbox.py)
+    sandbox_workers: int = 2  # worker processes per server process that run author code (engine/sandbox_worker.py)
+    sandbox_memory_mb: int = 512  # address-space limit of each sandbox worker
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "reviewflow@localhost"

@@ -36,9 +36,22 @@ from engine.errors import Conflict, DefinitionInvalid, WorkflowFailed
 class RestrictedEnvironment(TaskDataEnvironment):
     """Runs every script, condition and expression through `engine.sandbox`."""
 
-    def __init__(self, budget: float = sandbox.DEFAULT_BUDGET_S) -> None:
+    def __init__(self, budget: float | None = None) -> None:
         super().__init__({})
-        self.budget = budget
+        self._budget = budget
+
+    @property
+    def budget(self) -> float:
+        """Seconds each script or expression may run (`REVIEWFLOW_SCRIPT_TIME_BUDGET_S` unless set here)."""
+        if self._budget is not None:
+            return self._budget
+        from engine.settings import get_settings
+
+        return get_settings().script_time_budget_s
+
+    @budget.setter
+    def budget(self, seconds: float | None) -> None:
+        self._budget = seconds
 
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
         g = sandbox.base_globals()
@@ -64,7 +77,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
 SCRIPT_ENGINE = PythonScriptEngine(environment=RestrictedEnvironment())
 
 
-def set_script_budget(seconds: float) -> None:
+def set_script_budget(seconds: float | None) -> None:
+    """Override the budget of every script and expression (None: back to the setting)."""
     SCRIPT_ENGINE.environment.budget = seconds
 
 
@@ -330,20 +344,34 @@ def run_engine(wf: BpmnWorkflow) -> None:
         wf.do_engine_steps()
     except SpiffWorkflowException as exc:
         raise _failed(exc) from None
-    except sandbox.ScriptTimeout as exc:
-        raise WorkflowFailed(str(exc), errors=[{"element": None, "message": str(exc)}]) from None
+    except sandbox.ScriptStopped as exc:
+        error = {"element": None, "message": str(exc), "error_type": type(exc).__name__}
+        raise WorkflowFailed(str(exc), errors=[error]) from None
 
 
 def _failed(exc: SpiffWorkflowException) -> WorkflowFailed:
     spec = getattr(exc, "task_spec", None)
     element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     message = str(exc.args[0]) if exc.args else type(exc).__name__
+    cause = exc.__context__  # SpiffWorkflow wraps an expression's error without its text ("Error evaluating ...")
+    if isinstance(cause, sandbox.ScriptStopped):
+        message = message.removeprefix(f"{type(cause).__name__}:")  # a script's: "ScriptTimeout:the code ran ..."
+        if str(cause) not in message:
+            message += f": {cause}"
     notes = " ".join(getattr(exc, "notes", []) or [])
     detail = f"Step '{element}' failed: {message}" + (f" ({notes})" if notes else "")
     return WorkflowFailed(
         detail,
         errors=[{"element": element, "message": message, "error_type": getattr(exc, "error_type", type(exc).__name__)}],
     )
+
+
+def stopped(exc: BaseException) -> bool:
+    """Whether a failure is the sandbox stopping author code (over its time, size or memory limit)."""
+    if isinstance(exc, sandbox.ScriptStopped):
+        return True
+    kinds = {"ScriptTimeout", "ScriptLimit", "ScriptStopped"}
+    return isinstance(exc, WorkflowFailed) and any(e.get("error_type") in kinds for e in exc.errors)
 
 
 def ready_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:

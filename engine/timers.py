@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from engine import audit, clock, definitions, jobs, launch, spiff
 from engine.audit import Event
-from engine.models import Outbox, Timer
+from engine.errors import WorkflowFailed
+from engine.models import Instance, Outbox, Timer
 from engine.settings import get_settings
 from engine.transaction import lock_instance, transact
 
@@ -34,7 +35,10 @@ def tick(session: Session) -> dict[str, int]:
         due = list(
             session.execute(
                 select(Timer.id, Timer.instance_id).where(
-                    Timer.run_at <= now, or_(Timer.enqueued_at.is_(None), Timer.enqueued_at < stale)
+                    Timer.run_at <= now,
+                    or_(Timer.enqueued_at.is_(None), Timer.enqueued_at < stale),
+                    # a timer whose step failed waits for HR to resolve its incident, not for the next tick
+                    Timer.instance_id.not_in(select(Instance.id).where(Instance.status == "failed")),
                 )
             ).all()
         )
@@ -94,7 +98,29 @@ def fire_timer(session: Session, *, instance_id: int) -> bool:
         audit.append(session, actor=SYSTEM_TIMERS, events=events)
         return True
 
-    return transact(session, work)
+    try:
+        return transact(session, work)
+    except WorkflowFailed as exc:
+        _mark_failed(session, instance_id, exc)
+        raise  # a permanent failure: the job runner opens the incident at once (resolving it fires once more)
+
+
+def _mark_failed(session: Session, instance_id: int, exc: WorkflowFailed) -> None:
+    """The fire rolled back (nothing saved is lost); the instance is marked failed so the tick leaves it alone."""
+
+    def work() -> None:
+        instance = lock_instance(session, instance_id)
+        instance.status, instance.updated_at = "failed", clock.now()
+        audit.record(
+            session,
+            actor=SYSTEM_TIMERS,
+            action="workflow.failed",
+            cycle_id=instance.cycle_id,
+            instance_id=instance.id,
+            payload={"during": "timer", "detail": exc.detail, "errors": exc.errors},
+        )
+
+    transact(session, work)
 
 
 def start_ticker(interval: float | None = None) -> threading.Thread:

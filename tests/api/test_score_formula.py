@@ -34,7 +34,8 @@ REVIEW = {
         ("goal / (manager - self)", "ZeroDivisionError"),  # only equal ratings do
         ("[goal, manager]", "float() argument"),  # not a number
         ("goal > 3", "not a finite number"),  # True/False is not a score
-        ("max(goal for goal in range(10 ** 9))", "ScriptTimeout"),  # stopped by the time budget, not waited for
+        ("max(goal for goal in range(10 ** 9))", "ScriptLimit"),  # refused by the range cap before it runs
+        ("goal + sum(map(sum, [range(10 ** 6)] * 10 ** 6))", "ScriptTimeout"),  # stopped by the budget, not waited for
     ],
 )
 def test_a_formula_that_fails_on_a_sample_is_refused_naming_it(formula, reason):
