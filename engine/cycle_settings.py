@@ -15,8 +15,8 @@ from engine.people import normalize_email
 SCORE_INPUTS = ("goal", "self", "manager", "feedback")
 # Ratings run from 1 to 5 on every shipped form (forms/schemas, `minimum`/`maximum`): formulas are tried over it.
 RATING_SCALE = (1, 5)
-FORMULA_BUDGET_S = 0.5  # one evaluation of a score formula
-SAMPLES_BUDGET_S = 2.0  # all the sample evaluations at create / on a settings change
+FORMULA_BUDGET_S = sandbox.DEFAULT_BUDGET_S  # one evaluation of a score formula (room for a loaded server)
+SAMPLES_BUDGET_S = 5.0  # all the sample evaluations at create / on a settings change
 # Alternatives inside one setting ("formula" or "weights"): a given value replaces the whole setting, never merges.
 REPLACED_WHOLE = frozenset({"score"})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from api.deps import CurrentPerson, CurrentToken, HRPerson, ReaderPerson, SessionDep, client_address
+from api.deps import CurrentPerson, CurrentToken, HRPerson, Id, ReaderPerson, SessionDep, client_address
 from engine import accounts, signin, tokens
 from engine.errors import InvalidInput
 from engine.people import person_ref
@@ -60,7 +60,7 @@ def list_tokens(token: CurrentToken, session: SessionDep, email: str | None = No
 
 
 @router.delete("/tokens/{token_id}")
-def revoke_token(token_id: int, token: CurrentToken, session: SessionDep) -> dict:
+def revoke_token(token_id: Id, token: CurrentToken, session: SessionDep) -> dict:
     """Revoke a token or web session: your own; HR and admins anybody's. It stops working at once."""
     done = tokens.revoke(session, token_id=token_id, viewer=token.person, actor=token.person.email)
     return tokens.as_dict(done, current_id=token.id)

@@ -30,14 +30,14 @@ def get_person(person_id: Id, session: SessionDep, actor: CurrentPerson) -> dict
 
 
 @router.post("/{person_id}/deactivate")
-def deactivate(person_id: int, session: SessionDep, actor: HRPerson) -> dict:
+def deactivate(person_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """End every session and token of a person at once; they can no longer sign in (their record stays)."""
     person, ended = accounts.set_active(session, person_id=person_id, active=False, actor=actor.email)
     return {**_person(person), "tokens_revoked": ended}
 
 
 @router.post("/{person_id}/activate")
-def activate(person_id: int, session: SessionDep, actor: HRPerson) -> dict:
+def activate(person_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Let a deactivated person sign in again (their old sessions and tokens stay revoked)."""
     person, _ = accounts.set_active(session, person_id=person_id, active=True, actor=actor.email)
     return {**_person(person), "tokens_revoked": 0}
