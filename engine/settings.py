@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # cannot be: "sample" checks up to `startup_check_sample` of each diagram version, "all" every one, "off" none
     startup_check: Literal["sample", "all", "off"] = "sample"
     startup_check_sample: int = 20
+    # the audit chain's anchors outside the database (engine/audit_anchor.py); default: beside the SQLite file, or in
+    # the working folder as reviewflow-<database name>.audit-key / .audit-checkpoints for a server database
+    audit_key_file: str | None = None
+    audit_checkpoint_dir: str | None = None
 
 
 @lru_cache
