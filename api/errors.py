@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import errors as e
+from engine.audit_anchor import AuditKeyMissing
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ STATUS = {
     e.FormInvalid: 422,
     e.DefinitionInvalid: 422,
     e.WorkflowFailed: 422,
+    AuditKeyMissing: 503,  # the server's audit key file is gone: nothing can be recorded until it is restored
 }
 
 
