@@ -25,6 +25,7 @@ from engine import audit_anchor as anchor
 from engine import clock
 from engine.audit_anchor import AuditKey, AuditKeyMissing
 from engine.models import AuditEvent
+from engine.settings import get_settings
 
 __all__ = ["AuditKeyMissing", "Event", "Verdict", "append", "checkpoint", "prepare", "record", "verify"]
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 7_260_410_001  # advisory lock serialising appends to the one chain
 _PENDING = "rf_audit_head"  # session.info: the head this transaction appended, checkpointed after commit
-_keys: dict[Path, AuditKey] = {}
+_keys: dict[tuple[str | None, str], AuditKey] = {}  # by (key file setting, database url)
 
 
 def canonical_json(value: Any) -> str:
@@ -103,14 +104,16 @@ def _head(session: Session) -> AuditEvent | None:
 
 def _signing_key(session: Session) -> AuditKey:
     """The audit key (cached per process), created on first use when the log has never been signed."""
-    path = anchor.key_path()
-    key = _keys.get(path)
+    settings = get_settings()
+    where = (settings.audit_key_file, settings.database_url)
+    key = _keys.get(where)
     if key is None:
+        path = anchor.key_path()
         key = anchor.read_key(path)
         if key is None:
             _lock_chain(session)
             key = _first_key(session, path)
-        _keys[path] = key
+        _keys[where] = key
     return key
 
 

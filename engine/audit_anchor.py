@@ -175,8 +175,22 @@ class Checkpoint:
 
 
 def _sign(key: AuditKey, fields: dict[str, Any]) -> str:
-    body = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return _sign_body(key, json.dumps(fields, sort_keys=True, separators=(",", ":")))
+
+
+def _sign_body(key: AuditKey, body: str) -> str:
     return hmac.new(key.checkpoint_key, body.encode(), "sha256").hexdigest()
+
+
+_targets: dict[str, Path] = {}
+
+
+def _target() -> Path:
+    folder = str(checkpoint_dir())
+    target = _targets.get(folder)
+    if target is None:
+        target = _targets[folder] = _own_file()
+    return target
 
 
 def write_checkpoint(key: AuditKey, *, seq: int, hash: str, why: str, sync: bool = False) -> Checkpoint:
@@ -191,12 +205,16 @@ def write_checkpoint(key: AuditKey, *, seq: int, hash: str, why: str, sync: bool
         "key_id": key.key_id,
         "why": why,
     }
-    line = json.dumps({**fields, "sig": _sign(key, fields)}, sort_keys=True, separators=(",", ":")) + "\n"
-    target = _own_file()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    line = f'{body[:-1]},"sig":"{_sign_body(key, body)}"}}\n'.encode()
+    target = _target()
     try:
-        os.write(fd, line.encode())  # one write on an O_APPEND file: lines of concurrent writers never interleave
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)  # one write on an O_APPEND file: lines of concurrent writers never interleave
         if sync:
             os.fsync(fd)
     finally:
@@ -257,7 +275,7 @@ def read_checkpoints(key: AuditKey, files: list[Path] | None = None) -> Scan:
 
 def latest_own(key: AuditKey, tail_bytes: int = 65536) -> Checkpoint | None:
     """The highest valid checkpoint among the last lines of this host's file (cheap: reads only the tail)."""
-    path = _own_file()
+    path = _target()
     try:
         with path.open("rb") as fh:
             size = fh.seek(0, os.SEEK_END)
