@@ -101,7 +101,7 @@ def _own_file() -> Path:
 # --- the key ----------------------------------------------------------------------------------------------------
 
 
-def _missing(path: Path, why: str) -> AuditKeyMissing:
+def key_missing(path: Path, why: str) -> AuditKeyMissing:
     return AuditKeyMissing(
         f"The audit key file {path} {why}. Restore it from your backup (or set REVIEWFLOW_AUDIT_KEY_FILE to where "
         f"it is); without it the audit log cannot be signed or checked. "
@@ -117,7 +117,7 @@ def read_key(path: Path | None = None) -> AuditKey | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise _missing(path, f"cannot be read ({exc.strerror})") from None
+        raise key_missing(path, f"cannot be read ({exc.strerror})") from None
     try:
         data = json.loads(raw)
         if data.get("format") != KEY_FORMAT:
@@ -127,7 +127,7 @@ def read_key(path: Path | None = None) -> AuditKey | None:
             raise ValueError("key too short")
         keyed_from = int(data["keyed_from"])
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise _missing(path, "is not a Reviewflow audit key") from None
+        raise key_missing(path, "is not a Reviewflow audit key") from None
     if os.name == "posix" and path.stat().st_mode & 0o077:
         log.warning("the audit key file %s is readable by other users; chmod 600 it", path)
     return AuditKey.from_secret(path, secret, keyed_from=keyed_from, created_at=str(data.get("created_at", "")))
