@@ -110,6 +110,10 @@ def _signing_key(session: Session) -> AuditKey:
 
 
 def _first_key(session: Session, path: Path) -> AuditKey:
+    """With the chain locked: the key another process created meanwhile, else a new one, else AuditKeyMissing."""
+    created_meanwhile = anchor.read_key(path)  # it held the lock, created the key, and may have appended already
+    if created_meanwhile is not None:
+        return created_meanwhile
     head = newest_row(session)
     if anchor.checkpoint_files():
         raise anchor.key_missing(path, f"is missing, but checkpoints signed with it are in {anchor.checkpoint_dir()}")

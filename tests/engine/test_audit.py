@@ -303,3 +303,11 @@ def test_rows_from_before_the_key_are_checked_the_old_way_and_reported_unkeyed(s
     _rechain_without_the_key(session, 2, actor="mallory@initech.test")
     verdict = audit.verify(session)
     assert (verdict.ok, verdict.first_bad_seq, verdict.problem) == (False, 5, audit.RECHAINED)
+
+
+def test_a_process_that_waited_for_the_lock_uses_the_key_another_one_just_created(session):
+    _world(session)  # another process created the key and appended signed rows while this one waited
+    key = audit_anchor.read_key()
+    audit._lock_chain(session)
+    assert audit._first_key(session, audit_anchor.key_path()) == key
+    session.rollback()
