@@ -35,6 +35,7 @@ from engine.audit_verify import (
     Verdict,
     verify,
 )
+from engine.db import WRITE
 from engine.models import AuditEvent
 from engine.settings import get_settings
 
@@ -132,8 +133,6 @@ def _first_key(session: Session, path: Path) -> AuditKey:
 
 def prepare(session: Session) -> AuditKey:
     """At start (`init`, `serve`): load the audit key, or create it on a log never signed; AuditKeyMissing else."""
-    from engine.db import WRITE
-
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={WRITE: True})
