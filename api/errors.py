@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import errors as e
+from engine.audit_anchor import AuditKeyMissing
 from engine.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ STATUS = {
     e.FormInvalid: 422,
     e.DefinitionInvalid: 422,
     e.WorkflowFailed: 422,
+    AuditKeyMissing: 503,  # the server's audit key file is gone: nothing can be recorded until it is restored
 }
 
 

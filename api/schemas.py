@@ -104,6 +104,13 @@ class Verify(Out):
     checked: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    problem: str | None = None  # missing, relinked, edited, rechained, forged, rewritten, truncated, wiped, ...
+    keyed_from: int | None = None  # the first seq signed with the audit key
+    unkeyed: int = 0  # events from before the key, checked with the old unkeyed hash
+    checkpoint_seq: int | None = None
+    checkpoint_at: str | None = None
+    unanchored: int = 0  # events after the newest checkpoint
+    notes: list[str] = []
 
 
 class Counts(Out):

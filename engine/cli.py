@@ -54,6 +54,17 @@ def init() -> None:
     """Create or upgrade the database."""
     schema.upgrade()
     out.print(f"Database ready: {get_settings().database_url}")
+    _audit_key()
+
+
+def _audit_key() -> None:
+    """Load the audit key, or create it on a log never signed; refuse (one line, exit 2) when it went missing."""
+    with _session() as s:
+        try:
+            key = audit.prepare(s)
+        except ReviewflowError as exc:
+            _fail(exc)
+    out.print(f"Audit key: {key.path} (keep a backup; signs events from seq {key.keyed_from} on)", soft_wrap=True)
 
 
 @people_app.command("import")
@@ -419,13 +430,24 @@ def cycle_status(cycle_id: int) -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Exit 0 when the audit chain is intact; exit 1 naming the first bad seq."""
+    """Exit 0 when the audit chain is intact; exit 1 naming the first bad seq (2: the audit key is missing)."""
     with _session() as s:
-        v = audit.verify(s)
+        try:
+            v = audit.verify(s)
+        except ReviewflowError as exc:
+            _fail(exc)
+    for note in v.notes:
+        err.print(f"[yellow]note:[/yellow] {note}", soft_wrap=True)
     if v.ok:
-        out.print(f"audit log intact: {v.checked} events checked")
+        signed = v.checked - v.unkeyed
+        anchored = f"; newest checkpoint seq {v.checkpoint_seq} at {v.checkpoint_at}" if v.checkpoint_seq else ""
+        unkeyed = f" ({v.unkeyed} from before the audit key, checked unkeyed)" if v.unkeyed else ""
+        out.print(f"audit log intact: {v.checked} events checked, {signed} signed{unkeyed}{anchored}", soft_wrap=True)
         return
-    print(f"audit log TAMPERED: first bad seq {v.first_bad_seq} ({v.reason}); {v.checked} events before it are intact")
+    print(
+        f"audit log TAMPERED ({v.problem}): first bad seq {v.first_bad_seq} ({v.reason}); "
+        f"{v.checked} events before it are intact"
+    )
     raise typer.Exit(1)
 
 
@@ -483,6 +505,7 @@ def _serve(host: str, port: int, *, demo: bool) -> None:
             "shared file, or REVIEWFLOW_SECRET_KEY)."
         )
     schema.upgrade()
+    _audit_key()
     mode = get_settings().startup_check
     if mode != "off" and _check_instances(None if mode == "all" else get_settings().startup_check_sample, quiet=True):
         err.print(

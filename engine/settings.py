@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     @property
     def pool_size(self) -> int:
         return self.db_pool_size if self.db_pool_size is not None else self.threads + 4
+    # the audit chain's anchors outside the database (engine/audit_anchor.py); default: beside the SQLite file, or in
+    # the working folder as reviewflow-<database name>.audit-key / .audit-checkpoints for a server database
+    audit_key_file: str | None = None
+    audit_checkpoint_dir: str | None = None
 
 
 @lru_cache

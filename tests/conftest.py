@@ -97,6 +97,9 @@ def db_engine(
     monkeypatch.setenv("REVIEWFLOW_DATABASE_URL", url)
     monkeypatch.setenv("REVIEWFLOW_SECRET_KEY_FILE", str(tmp_path / "session.secret"))  # not ./ for PostgreSQL
     monkeypatch.delenv("REVIEWFLOW_BROKER_URL", raising=False)
+    # the audit key and checkpoints of this test's database (a PostgreSQL one would default to the working folder)
+    monkeypatch.setenv("REVIEWFLOW_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    monkeypatch.setenv("REVIEWFLOW_AUDIT_CHECKPOINT_DIR", str(tmp_path / "audit-checkpoints"))
     _reset_process_state()
     engine = db.get_engine()
     yield engine

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
@@ -36,9 +37,6 @@ def open_rater_detail(instance_id: Id, body: RaterDetailRequest, session: Sessio
 
 @router.get("/audit/verify", response_model=Verify, response_model_exclude_none=True)
 def verify(session: SessionDep, _actor: ReaderPerson) -> dict:
-    """Check the audit chain; names the first bad row."""
+    """Check the audit chain and its checkpoints; names the first bad row and what happened to it."""
     v = audit.verify(session)
-    out: dict = {"ok": v.ok, "checked": v.checked}
-    if not v.ok:
-        out.update(first_bad_seq=v.first_bad_seq, reason=v.reason)
-    return out
+    return asdict(v) if not v.ok else {k: val for k, val in asdict(v).items() if k not in ("first_bad_seq", "reason")}

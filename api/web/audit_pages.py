@@ -24,8 +24,11 @@ router = APIRouter(include_in_schema=False)
 @router.get("/audit")
 def audit_page(request: Request, db: SessionDep, _person: WebReader) -> Response:
     """Is the audit log intact, and the most recent instances to trace."""
-    verdict = audit.verify(db)
-    return page(request, "audit.html", verdict=verdict, instances=browse.instances(db, limit=200))
+    try:
+        verdict, key_error = audit.verify(db), None
+    except audit.AuditKeyMissing as exc:
+        verdict, key_error = None, exc.detail
+    return page(request, "audit.html", verdict=verdict, key_error=key_error, instances=browse.instances(db, limit=200))
 
 
 def path_taken(events: list[dict[str, Any]]) -> dict[str, Any]:

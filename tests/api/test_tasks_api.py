@@ -177,5 +177,23 @@ def test_audit_verify_checks_every_row(client, world, session):
     assert r.status_code == 200, r.text
     session.rollback()  # see everything committed so far
     rows = session.scalar(select(func.count()).select_from(AuditEvent))
-    assert r.json() == {"ok": True, "checked": rows}
+    body = r.json()
+    assert (body["ok"], body["checked"], body["keyed_from"], body["unkeyed"]) == (True, rows, 1, 0)
+    assert body["unanchored"] == 0
+    assert body["checkpoint_seq"] == rows and "first_bad_seq" not in body and "problem" not in body
     assert rows > 10  # org import, accounts, deploy, cycle, launch, the instances, the submission
+
+
+def test_without_the_audit_key_nothing_is_recorded_and_the_answer_says_why(client, world, session):
+    from engine import audit, audit_anchor
+
+    audit_anchor.key_path().unlink()
+    audit.forget_keys()  # as after a restart
+    before = session.scalar(select(func.count()).select_from(AuditEvent))
+
+    body = refused(complete(client, world, GOOD), 503, "audit_key_missing")
+    assert "REVIEWFLOW_AUDIT_KEY_FILE" in body["detail"] and "审计密钥" in body["detail"]
+    refused(client.get("/api/audit/verify", headers=world["who"][f.HR]), 503, "audit_key_missing")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
+    assert inbox(client, world["who"][EMPLOYEE])[0]["status"] == "open"  # the submission did not land unaudited

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -226,6 +227,9 @@ def tampered_copy(world, tmp_path: Path, *statements: tuple[str, tuple]) -> Path
     """Copy the world's database, then do what a superuser would: drop the insert-only triggers and edit rows."""
     with sqlite3.connect(world[0] / "rf.db") as src, sqlite3.connect(tmp_path / "rf.db") as dst:
         src.backup(dst)
+    # the audit key and checkpoints stay where they were: the attacker has the database, not these files
+    shutil.copy2(world[0] / "rf.db.audit-key", tmp_path / "rf.db.audit-key")
+    shutil.copytree(world[0] / "rf.db.audit-checkpoints", tmp_path / "rf.db.audit-checkpoints")
     with sqlite3.connect(tmp_path / "rf.db") as conn:
         triggers = conn.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_event'")
         names = [n for (n,) in triggers.fetchall()]
@@ -254,7 +258,12 @@ def swap_payloads(home: Path) -> tuple[list[tuple[str, tuple]], int]:
     return [(SET_PAYLOAD, (payload[8], 3)), (SET_PAYLOAD, (payload[3], 8))], 3
 
 
-@pytest.mark.parametrize("tamper", [edit_payload, delete_row, swap_payloads])
+def delete_newest(home: Path) -> tuple[list[tuple[str, tuple]], int]:
+    (head,) = query(home, "SELECT max(seq) FROM audit_event")[0]
+    return [("DELETE FROM audit_event WHERE seq = ?", (head,))], head
+
+
+@pytest.mark.parametrize("tamper", [edit_payload, delete_row, swap_payloads, delete_newest])
 def test_audit_verify_names_the_first_tampered_seq(world, tmp_path, tamper):
     statements, bad_seq = tamper(world[0])
     home = tampered_copy(world, tmp_path, *statements)
@@ -264,6 +273,24 @@ def test_audit_verify_names_the_first_tampered_seq(world, tmp_path, tamper):
     assert run.code == 1, run
     assert "Traceback" not in run.err
     assert re.search(rf"first bad seq {bad_seq}\b", run.text), run
+
+
+def test_init_creates_the_audit_key_beside_the_database(world):
+    home = world[0]
+    assert "Audit key:" in ok(world, "init").text and str(home / "rf.db.audit-key") in ok(world, "init").text
+    assert (home / "rf.db.audit-key").stat().st_mode & 0o777 == 0o600
+    assert list((home / "rf.db.audit-checkpoints").glob("*.log"))
+
+
+def test_audit_verify_without_the_key_file_is_one_clear_error(world, tmp_path):
+    home = tampered_copy(world, tmp_path)
+    (home / "rf.db.audit-key").unlink()
+
+    for args in (("audit", "verify"), ("init",)):
+        run = reviewflow(home, *args)
+        assert_refused(run, str(home / "rf.db.audit-key"), "REVIEWFLOW_AUDIT_KEY_FILE")
+        assert run.code == 2, run
+    assert not (home / "rf.db.audit-key").exists()
 
 
 # --- calibration ----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.app import create_app
 from api.web import session as web_session
@@ -269,6 +269,25 @@ def test_a_tampered_audit_log_is_named_on_the_audit_page(world, session):
     _as_superuser(session, "UPDATE audit_event SET actor = 'someone-else' WHERE seq = :seq", seq=row.seq)
     page = client.get("/audit").text
     assert "The audit log was changed" in page and f"number {row.seq}" in page
+
+
+def test_the_audit_page_says_the_newest_events_were_deleted(world, session):
+    client = sign_in(world["app"], AUDITOR)
+    session.rollback()
+    head = session.scalar(select(func.max(AuditEvent.seq)))
+    _as_superuser(session, "DELETE FROM audit_event WHERE seq > :s", s=head - 2)
+    page = client.get("/audit").text
+    assert f"number {head - 1}" in page and "The newest events were deleted." in page
+
+
+def test_the_audit_page_says_the_key_is_missing_instead_of_failing(world):
+    from engine import audit, audit_anchor
+
+    client = sign_in(world["app"], AUDITOR)
+    audit_anchor.key_path().unlink()
+    audit.forget_keys()
+    r = client.get("/audit")
+    assert r.status_code == 200 and "its key is missing" in r.text and "REVIEWFLOW_AUDIT_KEY_FILE" in r.text
 
 
 def test_a_launching_cycle_shows_its_progress(world, session):
