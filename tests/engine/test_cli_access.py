@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from engine import accounts
+from engine import accounts, audit
 from engine.errors import TooManyAttempts, Unauthorized
+from engine.settings import get_settings
 from tests import factories as f
 from tests.engine.test_cli import assert_refused, reviewflow
 
@@ -35,11 +36,19 @@ def home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def db(home: Path) -> Iterator[Session]:
-    engine = create_engine(f"sqlite:///{home / 'rf.db'}")
+def db(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
+    """The CLI's database, opened in this process with the CLI's settings (so its audit key beside the file signs)."""
+    url = f"sqlite:///{home / 'rf.db'}"
+    monkeypatch.setenv("REVIEWFLOW_DATABASE_URL", url)
+    get_settings.cache_clear()
+    audit.forget_keys()
+    engine = create_engine(url)
     with Session(engine) as s:
         yield s
     engine.dispose()
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    audit.forget_keys()
 
 
 def ok(home: Path, *args: str) -> str:
