@@ -485,6 +485,9 @@ def main(argv: list[str] | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="rf-bench-"))
     os.environ["REVIEWFLOW_DATABASE_URL"] = f"sqlite:///{workdir / 'persisted.db'}"
     os.environ.pop("REVIEWFLOW_BROKER_URL", None)
+    # one audit key for every database of the run: the HTTP run's database is prepared in this process and served by
+    # another, and both must sign with the same key
+    os.environ["REVIEWFLOW_AUDIT_KEY_FILE"] = str(workdir / "bench.audit-key")
     from engine import definitions, jobs
     from engine.settings import get_settings
 
