@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -67,7 +68,7 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     # "api": a bearer token (`token create`, `POST /api/auth/token`); "session": a web page session, whose secret
     # travels only in the signed cookie and is refused as a bearer token
-    kind: Mapped[str] = mapped_column(String(20), default="api")
+    kind: Mapped[str] = mapped_column(String(20), default="api", server_default="api")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -148,7 +149,7 @@ class Instance(Base):
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"), index=True)
     # a person's review has a subject; a cycle-level process (calibration) has none (NULLs never collide in the key)
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20), default="review")  # review | calibration
+    kind: Mapped[str] = mapped_column(String(20), default="review", server_default="review")  # or calibration
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
     status: Mapped[str] = mapped_column(String(20), default="running")
     state: Mapped[str] = mapped_column(Text, default="")
@@ -190,7 +191,7 @@ class CalibrationGroup(Base):
 
 class Task(Base):
     __tablename__ = "task"
-    __table_args__ = (UniqueConstraint("instance_id", "spiff_id"),)
+    __table_args__ = (UniqueConstraint("instance_id", "spiff_id"), Index("ix_task_due_at", "due_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
@@ -244,6 +245,7 @@ class Outbox(Base):
     """Notifications written in the same transaction as the change that causes them; sent after commit."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at"),)  # the sender looks for rows not sent yet
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))
@@ -252,7 +254,7 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a sender is on it
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
 
 

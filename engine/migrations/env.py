@@ -5,12 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from engine import models  # noqa: F401 - registers the tables
-from engine.db import Base, make_engine
+from engine.all_models import metadata
+from engine.db import make_engine
 from engine.settings import get_settings
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata  # every model module, not only engine.models
 
 
 def _run(connection: Connection) -> None:
