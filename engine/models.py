@@ -153,9 +153,7 @@ class Instance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
     status: Mapped[str] = mapped_column(String(20), default="running")
     state: Mapped[str] = mapped_column(Text, default="")
-    serializer_version: Mapped[str] = mapped_column(String(20), default="")
     lanes: Mapped[dict[str, list[str]]] = mapped_column(Json, default=dict)  # lane -> emails, frozen at launch
-    error: Mapped[dict[str, Any] | None] = mapped_column(Json)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)

@@ -137,7 +137,6 @@ def start_process(
         definition_id=definition.id,
         lanes=lane_map,
         state=spiff.dump(wf),
-        serializer_version=spiff.SERIALIZER_VERSION,
     )
     session.add(instance)
     session.flush()

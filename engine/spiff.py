@@ -299,7 +299,6 @@ class _CachedSpecConverter(BpmnWorkflowConverter):
 _config = copy(SPIFF_CONFIG)
 _config[BpmnWorkflow] = _CachedSpecConverter
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
-SERIALIZER_VERSION = SERIALIZER.VERSION
 
 
 # ---------------------------------------------------------------------------------------------- running

@@ -42,6 +42,9 @@ def _describe(diff: object) -> str:
         _schema, table, column, _existing, in_db, in_models = rest
         show = [str(getattr(v, "arg", v)) if v is not None else "None" for v in (in_db, in_models)]
         return f"{action} {table}.{column}: database {show[0]} -> models {show[1]}"
+    if action in ("add_column", "remove_column"):
+        _schema, table, column = rest
+        return f"{action} {table}.{column.name} {column.type}"
     target = rest[0]
     if isinstance(target, Index):
         columns = ", ".join(c.name for c in target.columns)
