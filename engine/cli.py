@@ -13,13 +13,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine import accounts, audit, cycle_edit, cycles, db, definitions, jobs, people, schema
-from engine.cli_errors import App, err, require_initialised
+from engine.cli_errors import CliGroup, err, require_initialised
 from engine.cli_errors import fail_line as _fail_line
 from engine.errors import ReviewflowError
 from engine.settings import get_settings
 
-app = App(
-    help="Reviewflow: performance-review cycles as BPMN diagrams.", no_args_is_help=True, pretty_exceptions_enable=False
+app = typer.Typer(
+    cls=CliGroup,
+    help="Reviewflow: performance-review cycles as BPMN diagrams.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 people_app = typer.Typer(help="The org chart.", no_args_is_help=True)
 account_app = typer.Typer(help="Logins and roles.", no_args_is_help=True)

@@ -1,8 +1,8 @@
 """How the `reviewflow` command fails: one `Error:` line and a non-zero exit, never a traceback.
 
-`App` is the Typer app whose every command runs inside one error wrapper, so commands raise and never catch:
-a `ReviewflowError` exits 2 naming what to fix; an unreadable file, a database that cannot be reached or bad
-settings exit 2 in one line; anything else exits 1 as `unexpected <ExcClass>` (REVIEWFLOW_DEBUG=1 shows the
+`CliGroup` is the root command class: every command runs inside its one error wrapper, so commands raise and
+never catch. A `ReviewflowError` exits 2 naming what to fix; an unreadable file, a database it cannot connect to or
+a bad setting exit 2 in one line; anything else exits 1 as `unexpected <ExcClass>` (REVIEWFLOW_DEBUG=1 shows the
 traceback instead).
 """
 
@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.engine import make_url
+from typer.core import TyperGroup
 
 from engine import db
 from engine.errors import ReviewflowError
@@ -98,24 +99,26 @@ def _explain(exc: Exception) -> tuple[str, int] | None:
     return None
 
 
-class App(typer.Typer):
-    """A Typer app whose every command fails as one clear line (see the module docstring)."""
+class CliGroup(TyperGroup):
+    """The root command: whatever a command raises ends here as one line (see the module docstring)."""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # Any: typer's vendored click Context is private
         try:
-            return super().__call__(*args, **kwargs)
+            return super().invoke(ctx)
+        except (typer.Exit, typer.TyperException, typer.Abort, EOFError):
+            raise  # click's own ways out: exit codes, usage errors, ^C
         except ReviewflowError as exc:
             _report(exc)
-            raise SystemExit(2) from None
+            raise typer.Exit(2) from None
         except Exception as exc:
             if os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
                 raise
             known = _explain(exc)
             if known is not None:
                 err.print(f"[red]Error:[/red] {escape(_one_line(known[0]))}")
-                raise SystemExit(known[1]) from None
+                raise typer.Exit(known[1]) from None
             err.print(
                 f"[red]Error:[/red] unexpected {type(exc).__name__}: {escape(_one_line(exc))} "
                 f"(run with {DEBUG_ENV}=1 for the traceback)"
             )
-            raise SystemExit(1) from None
+            raise typer.Exit(1) from None
