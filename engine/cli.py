@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,11 +13,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine import accounts, audit, cycle_edit, cycles, db, definitions, jobs, people, schema
+from engine.cli_errors import CliGroup, err, require_initialised
+from engine.cli_errors import fail_line as _fail_line
 from engine.errors import ReviewflowError
 from engine.settings import get_settings
 
 app = typer.Typer(
-    help="Reviewflow: performance-review cycles as BPMN diagrams.", no_args_is_help=True, pretty_exceptions_enable=False
+    cls=CliGroup,
+    help="Reviewflow: performance-review cycles as BPMN diagrams.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 people_app = typer.Typer(help="The org chart.", no_args_is_help=True)
 account_app = typer.Typer(help="Logins and roles.", no_args_is_help=True)
@@ -33,19 +38,11 @@ app.add_typer(calibration_app, name="calibration")
 app.add_typer(audit_app, name="audit")
 
 out = Console()
-err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the terminal width
 CLI_ACTOR = "system:cli"
 
 
-def _fail(exc: ReviewflowError) -> None:
-    err.print(f"[red]Error:[/red] {exc.detail}")
-    for e in exc.errors[:50]:
-        where = " ".join(f"{k}={v}" for k, v in e.items() if k != "message" and v is not None)
-        err.print(f"  - {e.get('message')}" + (f" ({where})" if where else ""))
-    raise typer.Exit(2)
-
-
 def _session():  # type: ignore[no-untyped-def]
+    require_initialised()
     return db.new_session()
 
 
@@ -60,21 +57,16 @@ def init() -> None:
 def _audit_key() -> None:
     """Load the audit key, or create it on a log never signed; refuse (one line, exit 2) when it went missing."""
     with _session() as s:
-        try:
-            key = audit.prepare(s)
-        except ReviewflowError as exc:
-            _fail(exc)
+        key = audit.prepare(s)
     out.print(f"Audit key: {key.path} (keep a backup; signs events from seq {key.keyed_from} on)", soft_wrap=True)
 
 
 @people_app.command("import")
 def people_import(file: Path) -> None:
     """Import people from a UTF-8 CSV file."""
+    data = file.read_bytes()
     with _session() as s:
-        try:
-            result = people.import_csv(s, data=file.read_bytes(), actor=CLI_ACTOR)
-        except ReviewflowError as exc:
-            _fail(exc)
+        result = people.import_csv(s, data=data, actor=CLI_ACTOR)
     out.print(
         f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, errors {len(result.errors)}"
     )
@@ -93,10 +85,7 @@ def account_create(
     """Create or update a login (roles add up)."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with _session() as s:
-        try:
-            acc = accounts.create_account(s, email=email, roles=role or [], password=password, actor=CLI_ACTOR)
-        except ReviewflowError as exc:
-            _fail(exc)
+        acc = accounts.create_account(s, email=email, roles=role or [], password=password, actor=CLI_ACTOR)
         out.print(f"account {email}: roles {', '.join(acc.roles) or '(employee)'}")
 
 
@@ -108,10 +97,7 @@ def account_roles(
 ) -> None:
     """Show a login's roles, or add and remove some; a removed role stops working on the next request."""
     with _session() as s:
-        try:
-            acc = accounts.set_roles(s, email=email, add=add or [], remove=remove or [], actor=CLI_ACTOR)
-        except ReviewflowError as exc:
-            _fail(exc)
+        acc = accounts.set_roles(s, email=email, add=add or [], remove=remove or [], actor=CLI_ACTOR)
         out.print(f"account {email}: roles {', '.join(acc.roles) or '(employee)'}")
 
 
@@ -139,19 +125,13 @@ def account_unlock(
     from engine import signin
 
     with _session() as s:
-        try:
-            cleared = signin.unlock(s, email=email, address=address, actor=CLI_ACTOR)
-        except ReviewflowError as exc:
-            _fail(exc)
+        cleared = signin.unlock(s, email=email, address=address, actor=CLI_ACTOR)
     out.print(f"unlocked {email or address} ({cleared} failed sign-ins forgiven)")
 
 
 def _set_active(email: str, active: bool) -> None:
     with _session() as s:
-        try:
-            person, ended = accounts.set_active(s, email=email, active=active, actor=CLI_ACTOR)
-        except ReviewflowError as exc:
-            _fail(exc)
+        person, ended = accounts.set_active(s, email=email, active=active, actor=CLI_ACTOR)
         if active:
             out.print(f"{person.email} is active: they can sign in again")
         else:
@@ -180,10 +160,7 @@ def token_create(
 ) -> None:
     """Print a bearer token for a person (last word of the output)."""
     with _session() as s:
-        try:
-            token = accounts.issue_token(s, email=email, hours=hours, label=label, actor=CLI_ACTOR)
-        except ReviewflowError as exc:
-            _fail(exc)
+        token = accounts.issue_token(s, email=email, hours=hours, label=label, actor=CLI_ACTOR)
     print(f"token for {email}: {token}")
 
 
@@ -195,10 +172,7 @@ def token_list(
     from engine import tokens
 
     with _session() as s:
-        try:
-            found = [tokens.as_dict(t) for t in tokens.list_tokens(s, viewer=None, email=email)]
-        except ReviewflowError as exc:
-            _fail(exc)
+        found = [tokens.as_dict(t) for t in tokens.list_tokens(s, viewer=None, email=email)]
     shown = [t for t in found if all_ or t["status"] == "active"]
     if not shown:
         out.print(f"no {'' if all_ else 'live '}tokens for {email}")
@@ -217,10 +191,7 @@ def token_revoke(token_id: int) -> None:
     from engine import tokens
 
     with _session() as s:
-        try:
-            token = tokens.revoke(s, token_id=token_id, viewer=None, actor=CLI_ACTOR)
-        except ReviewflowError as exc:
-            _fail(exc)
+        token = tokens.revoke(s, token_id=token_id, viewer=None, actor=CLI_ACTOR)
         out.print(f"token {token.id} of {token.person.email} revoked")
 
 
@@ -246,13 +217,9 @@ def deploy(
     files: list[Path], as_: Annotated[str | None, typer.Option("--as", help="deploy as this account")] = None
 ) -> None:
     """Deploy diagrams (.bpmn/.dmn) with their form files (.json)."""
+    contents = [(f.name, f.read_bytes()) for f in files]
     with _session() as s:
-        try:
-            d, created = definitions.deploy(
-                s, actor=_actor_for(s, as_), files=[(f.name, f.read_bytes()) for f in files]
-            )
-        except ReviewflowError as exc:
-            _fail(exc)
+        d, created = definitions.deploy(s, actor=_actor_for(s, as_), files=contents)
         out.print(f"{d.key} version {d.version}" + ("" if created else " (unchanged)"))
         for w in d.warnings:
             err.print(f"[yellow]warning:[/yellow] {w['message']}")
@@ -274,31 +241,15 @@ def cycle_create(
         spec = {"emails": participants[7:].split(",")}
     parsed = _settings_object(settings) if settings else None
     with _session() as s:
-        try:
-            c = cycles.create_cycle(
-                s,
-                actor=_actor_for(s, as_),
-                name=name,
-                definition=definition,
-                participants=spec,
-                settings=parsed,
-            )
-        except ReviewflowError as exc:
-            _fail(exc)
-        out.print(f"cycle {c.id} created ({c.name})")
-
-
-def _fail_line(exc: ReviewflowError | str) -> NoReturn:
-    """One line naming every problem (for commands whose failures scripts read), then exit 2."""
-    if isinstance(exc, str):
-        text = exc
-    else:
-        problems = "; ".join(
-            f"{e['path']}: {e.get('message')}" if e.get("path") else str(e.get("message")) for e in exc.errors
+        c = cycles.create_cycle(
+            s,
+            actor=_actor_for(s, as_),
+            name=name,
+            definition=definition,
+            participants=spec,
+            settings=parsed,
         )
-        text = f"{exc.detail} {problems}" if problems else exc.detail
-    err.print(f"[red]Error:[/red] {escape(text)}", soft_wrap=True)
-    raise typer.Exit(2)
+        out.print(f"cycle {c.id} created ({c.name})")
 
 
 def _settings_object(settings: str) -> dict:
@@ -361,10 +312,7 @@ def cycle_settings_change(
 def cycle_preflight(cycle_id: int) -> None:
     """What would go wrong at launch, per person."""
     with _session() as s:
-        try:
-            report = cycles.preflight(s, cycle_id=cycle_id)
-        except ReviewflowError as exc:
-            _fail(exc)
+        report = cycles.preflight(s, cycle_id=cycle_id)
     out.print(f"{report['ready']} of {report['population']} people ready")
     for p in report["problems"]:
         out.print(f"  {p['email']}: {'; '.join(p['problems'])}")
@@ -383,10 +331,7 @@ def cycle_launch(
 
     mode = jobs.default_mode("thread")
     with _session() as s:
-        try:
-            cycles.launch(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
-        except ReviewflowError as exc:
-            _fail(exc)
+        cycles.launch(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
     if wait or mode != "celery":
         launch_progress.show(cycle_id, console=err)
     cycle_status(cycle_id)
@@ -398,10 +343,7 @@ def cycle_release(cycle_id: int, as_: Annotated[str | None, typer.Option("--as")
     from engine import messages
 
     with _session() as s:
-        try:
-            result = messages.release_results(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
-        except ReviewflowError as exc:
-            _fail(exc)
+        result = messages.release_results(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
     out.print(
         f"released {result['released']}, not waiting for release {result['not_waiting']}, "
         f"failed {len(result['failed'])}"
@@ -414,10 +356,7 @@ def cycle_release(cycle_id: int, as_: Annotated[str | None, typer.Option("--as")
 def cycle_status(cycle_id: int) -> None:
     """A cycle's counts."""
     with _session() as s:
-        try:
-            c = cycles.get_cycle(s, cycle_id)
-        except ReviewflowError as exc:
-            _fail(exc)
+        c = cycles.get_cycle(s, cycle_id)
         table = Table(title=f"{c.name} — {c.status}")
         counts = cycles.counts(s, cycle_id)
         for k in counts:
@@ -432,10 +371,7 @@ def cycle_status(cycle_id: int) -> None:
 def audit_verify() -> None:
     """Exit 0 when the audit chain is intact; exit 1 naming the first bad seq (2: the audit key is missing)."""
     with _session() as s:
-        try:
-            v = audit.verify(s)
-        except ReviewflowError as exc:
-            _fail(exc)
+        v = audit.verify(s)
     for note in v.notes:
         err.print(f"[yellow]note:[/yellow] {note}", soft_wrap=True)
     if v.ok:
@@ -495,10 +431,7 @@ def _serve(host: str, port: int, *, demo: bool) -> None:
     from api.app import create_app
     from engine import sandbox_worker, secret_key, timers
 
-    try:
-        key_file = secret_key.check_for_serving(demo=demo)
-    except ReviewflowError as exc:
-        _fail(exc)
+    key_file = secret_key.check_for_serving(demo=demo)
     if key_file is not None and not get_settings().database_url.startswith("sqlite"):
         err.print(
             f"Session key: {key_file.resolve()} (several servers must share it: set REVIEWFLOW_SECRET_KEY_FILE to one "
@@ -617,18 +550,15 @@ def calibration_create(
 
     selector = _selector(department, subtree, people)
     with _session() as s:
-        try:
-            group = calibration.create_group(
-                s,
-                actor=_actor_for(s, as_),
-                cycle_id=cycle_id,
-                name=name,
-                selector=selector,
-                facilitator=facilitator,
-                committee=[e.strip() for e in committee.split(",") if e.strip()],
-            )
-        except ReviewflowError as exc:
-            _fail(exc)
+        group = calibration.create_group(
+            s,
+            actor=_actor_for(s, as_),
+            cycle_id=cycle_id,
+            name=name,
+            selector=selector,
+            facilitator=facilitator,
+            committee=[e.strip() for e in committee.split(",") if e.strip()],
+        )
         out.print(f"calibration group {group.id} created ({group.name}, {len(group.members)} people, {group.status})")
 
 
@@ -639,11 +569,8 @@ def calibration_list(cycle_id: int) -> None:
     from engine.cycles import get_cycle
 
     with _session() as s:
-        try:
-            groups = calibration.groups_of(s, cycle_id)
-            missing = calibration.ungrouped(s, get_cycle(s, cycle_id))
-        except ReviewflowError as exc:
-            _fail(exc)
+        groups = calibration.groups_of(s, cycle_id)
+        missing = calibration.ungrouped(s, get_cycle(s, cycle_id))
         table = Table("id", "name", "people", "status")
         for g in groups:
             table.add_row(str(g.id), g.name, str(len(g.members)), g.status)
@@ -658,8 +585,5 @@ def calibration_open(group_id: int, as_: Annotated[str | None, typer.Option("--a
     from engine import calibration
 
     with _session() as s:
-        try:
-            group = calibration.open_group(s, actor=_actor_for(s, as_), group_id=group_id)
-        except ReviewflowError as exc:
-            _fail(exc)
+        group = calibration.open_group(s, actor=_actor_for(s, as_), group_id=group_id)
         out.print(f"calibration group {group.id} is {group.status}")

@@ -11,11 +11,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from engine import accounts
@@ -40,11 +42,20 @@ class Run:
         return " ".join((self.out + " " + self.err).split())
 
 
-def reviewflow(home: Path, *args: str, stdin: str | None = None) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWFLOW_")}
-    env["REVIEWFLOW_DATABASE_URL"] = f"sqlite:///{home / 'rf.db'}"
+def reviewflow(
+    home: Path,
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    command: list[str] | None = None,
+) -> Run:
+    """Run the console script (or `command`) in `home` on its rf.db; `env` adds to or overrides the environment."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWFLOW_")}
+    full["REVIEWFLOW_DATABASE_URL"] = f"sqlite:///{home / 'rf.db'}"
+    full.update(env or {})
     done = subprocess.run(
-        [str(REVIEWFLOW), *args], cwd=home, env=env, input=stdin, capture_output=True, text=True, timeout=60
+        [*(command or [str(REVIEWFLOW)]), *args],
+        cwd=home, env=full, input=stdin, capture_output=True, text=True, timeout=60,
     )
     return Run(done.returncode, done.stdout, done.stderr)
 
@@ -56,6 +67,12 @@ def assert_refused(run: Run, *words: str) -> None:
     assert "Error" in run.text, run
     for word in words:
         assert word in run.text, run
+
+
+def assert_one_error_line(run: Run, *words: str) -> None:
+    """Refused in exactly one line on stderr (nothing else printed there)."""
+    assert_refused(run, *words)
+    assert len(run.err.strip().splitlines()) == 1, run.err
 
 
 def status_counts(out: str) -> dict[str, int]:
@@ -351,3 +368,87 @@ def test_cycle_create_with_bad_settings_json_is_one_line(world):
     assert len(bad.err.strip().splitlines()) == 1, bad.err
     assert_refused(reviewflow(home, "cycle", "create", "Q1", "quarterly_checkin", "--settings", "[1]", "--as", HR),
                    "must be a JSON object")
+
+
+# --- every failure is one line, never a traceback ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("token", "list", HR), ("people", "import", "org.csv"), ("cycle", "status", "1"), ("audit", "verify")],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_a_database_never_initialised_says_run_init_first(tmp_path, args):
+    (tmp_path / "org.csv").write_text(f.ORG, encoding="utf-8")
+    run = reviewflow(tmp_path, *args)
+    assert_one_error_line(run, "Run `reviewflow init` first", str(tmp_path / "rf.db"))
+    assert run.code == 2
+    assert not (tmp_path / "rf.db").exists()  # not created empty by the attempt
+
+    (tmp_path / "rf.db").touch()  # an empty file is no database either
+    assert_one_error_line(reviewflow(tmp_path, *args), "Run `reviewflow init` first")
+
+
+@pytest.fixture
+def empty_pg_url() -> Iterator[str]:
+    """A PostgreSQL database that exists but was never migrated."""
+    from tests.conftest import IN_CI, PG_ADMIN_URL
+
+    name = f"rf_cli_empty_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        admin.dispose()
+        (pytest.fail if IN_CI else pytest.skip)(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_an_unmigrated_postgresql_database_says_run_init_first(tmp_path, empty_pg_url):
+    run = reviewflow(tmp_path, "token", "list", HR, env={"REVIEWFLOW_DATABASE_URL": empty_pg_url})
+    assert_one_error_line(run, "Run `reviewflow init` first", empty_pg_url.rsplit("/", 1)[1])
+    assert run.code == 2
+
+
+def test_a_missing_file_is_one_line(world):
+    home = world[0]
+    for args in (("people", "import", "nowhere.csv"), ("deploy", "nowhere.bpmn", "--as", HR)):
+        run = reviewflow(home, *args)
+        assert_one_error_line(run, "cannot read nowhere.", "No such file")
+        assert run.code == 2
+
+
+def test_bad_settings_json_is_named_before_the_database_is_opened(tmp_path):
+    run = reviewflow(tmp_path, "cycle", "settings", "1", "--settings", "{oops")
+    assert_one_error_line(run, "--settings is not valid JSON")
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_one_line_without_the_password(tmp_path):
+    url = "postgresql://rf:s3cret-pw@127.0.0.1:1/reviewflow"
+    for args in (("init",), ("token", "list", HR)):
+        run = reviewflow(tmp_path, *args, env={"REVIEWFLOW_DATABASE_URL": url})
+        assert_one_error_line(run, "cannot connect to the database", "127.0.0.1:1/reviewflow", "refused")
+        assert "s3cret-pw" not in run.out + run.err
+        assert run.code == 2
+
+
+# the CLI of this environment with one use-case function broken, as a bug in it would be
+BOOM = (
+    "import sys; from engine import cli, tokens\n"
+    "def boom(*a, **k): raise RuntimeError('disk on\\nfire')\n"
+    "tokens.list_tokens = boom; sys.argv[0] = 'reviewflow'; cli.app()"
+)
+
+
+def test_an_unexpected_error_is_one_line_and_the_traceback_is_there_on_request(world):
+    boom = [sys.executable, "-c", BOOM]
+    run = reviewflow(world[0], "token", "list", HR, command=boom)
+    assert_one_error_line(run, "Error: unexpected RuntimeError: disk on fire", "REVIEWFLOW_DEBUG=1")
+    assert run.code == 1
+
+    debug = reviewflow(world[0], "token", "list", HR, command=boom, env={"REVIEWFLOW_DEBUG": "1"})
+    assert debug.code == 1 and "Traceback" in debug.err and "RuntimeError: disk on" in debug.err, debug
