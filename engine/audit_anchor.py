@@ -23,10 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
-from engine import clock
-from engine.db import normalize_url
+from engine import clock, key_files
 from engine.errors import ReviewflowError
 from engine.settings import get_settings
 
@@ -70,11 +67,10 @@ class AuditKey:
 
 def _beside_database() -> tuple[Path, str]:
     """The SQLite file's folder and name; for a server database the working folder and `reviewflow-<db name>`."""
-    url = make_url(normalize_url(get_settings().database_url))
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        db_file = Path(url.database).expanduser().absolute()
+    db_file = key_files.sqlite_file()
+    if db_file is not None:
         return db_file.parent, db_file.name
-    return Path.cwd(), f"reviewflow-{url.database or 'db'}"
+    return Path.cwd(), f"reviewflow-{key_files.server_database_name()}"
 
 
 def key_path() -> Path:
@@ -135,23 +131,10 @@ def read_key(path: Path | None = None) -> AuditKey | None:
 
 def create_key(path: Path, *, keyed_from: int) -> AuditKey:
     """Write a new random key (mode 0600) unless one appeared meanwhile; return whichever key is now at `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_bytes(32)
     created = clock.now().isoformat()
     body = json.dumps({"format": KEY_FORMAT, "key": secret.hex(), "keyed_from": keyed_from, "created_at": created})
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, (body + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)  # atomic and never replaces: of two processes starting at once, one key wins
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
+    key_files.write_once(path, body + "\n")  # of two processes starting at once, one key wins
     key = read_key(path)
     assert key is not None
     if key.keyed_from == keyed_from:

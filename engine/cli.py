@@ -12,7 +12,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from engine import accounts, audit, cycle_edit, cycles, db, definitions, jobs, people, schema
+from engine import (
+    accounts,
+    audit,
+    cycle_edit,
+    cycles,
+    db,
+    definitions,
+    jobs,
+    people,
+    sandbox_worker,
+    schema,
+    secret_key,
+    signin,
+    tokens,
+)
 from engine.cli_errors import CliGroup, err, require_initialised
 from engine.cli_errors import fail_line as _fail_line
 from engine.errors import ReviewflowError
@@ -104,7 +118,6 @@ def account_roles(
 @account_app.command("lockouts")
 def account_lockouts() -> None:
     """Emails and client addresses locked now by failed sign-ins."""
-    from engine import signin
 
     with _session() as s:
         locks = signin.lockouts(s)
@@ -122,7 +135,6 @@ def account_unlock(
     address: Annotated[str | None, typer.Option(help="forgive the failed sign-ins from this client address")] = None,
 ) -> None:
     """Lift a sign-in lockout now: of an email, or with --address of a client address."""
-    from engine import signin
 
     with _session() as s:
         cleared = signin.unlock(s, email=email, address=address, actor=CLI_ACTOR)
@@ -169,7 +181,6 @@ def token_list(
     email: str, all_: Annotated[bool, typer.Option("--all", help="also revoked and expired ones")] = False
 ) -> None:
     """A person's bearer tokens and web sessions, newest first (live ones only unless --all)."""
-    from engine import tokens
 
     with _session() as s:
         found = [tokens.as_dict(t) for t in tokens.list_tokens(s, viewer=None, email=email)]
@@ -188,7 +199,6 @@ def token_list(
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
     """Revoke a bearer token or web session by id (see `token list`); it stops working at once."""
-    from engine import tokens
 
     with _session() as s:
         token = tokens.revoke(s, token_id=token_id, viewer=None, actor=CLI_ACTOR)
@@ -429,7 +439,7 @@ def _serve(host: str, port: int, *, demo: bool) -> None:
     import uvicorn
 
     from api.app import create_app
-    from engine import sandbox_worker, secret_key, timers
+    from engine import timers
 
     key_file = secret_key.check_for_serving(demo=demo)
     if key_file is not None and not get_settings().database_url.startswith("sqlite"):

@@ -5,14 +5,11 @@ published, so anyone could sign a session with it: `serve` refuses it outside th
 
 from __future__ import annotations
 
-import os
 import secrets
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
+from engine import key_files
 from engine.errors import InvalidInput
 from engine.settings import get_settings
 
@@ -25,11 +22,8 @@ def key_file() -> Path:
     settings = get_settings()
     if settings.secret_key_file:
         return Path(settings.secret_key_file)
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        database = Path(url.database)
-        return database.with_name(database.name + ".secret")
-    return Path("reviewflow.secret")
+    database = key_files.sqlite_file()
+    return database.with_name(database.name + ".secret") if database else Path("reviewflow.secret")
 
 
 def secret() -> str:
@@ -56,18 +50,7 @@ def _from_file(path: Path) -> str:
 def _create(path: Path) -> None:
     """Write a new random key with mode 0600; of several processes starting at once, the first one's key wins."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".reviewflow-secret-")  # mode 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(secrets.token_urlsafe(48) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.link(tmp, path)  # atomic, and fails if another process got there first
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
+        key_files.write_once(path, secrets.token_urlsafe(48) + "\n")
     except OSError as exc:
         raise InvalidInput(
             f"Cannot create the secret key file {path} ({exc.strerror}): make its folder writable, or set "
