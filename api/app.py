@@ -12,12 +12,12 @@ from api import errors, web
 from api.limits import BodySizeLimit
 from api.routes import auth, calibration, cycles, definitions, incidents, instances, people, reports, tasks
 from api.security import SecurityHeaders
-from engine.settings import get_settings
+from engine.core.settings import get_settings
 
 
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    # Sync routes run on these threads; the PostgreSQL pool is sized from the same number (engine/settings.py).
+    # Sync routes run on these threads; the PostgreSQL pool is sized from the same number (engine/core/settings.py).
     anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
     yield
 

@@ -9,9 +9,10 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from engine import accounts, db, tokens
-from engine.errors import Forbidden, Unauthorized
-from engine.models import ApiToken, Person
+from engine.core.errors import Forbidden, Unauthorized
+from engine.org import accounts, tokens
+from engine.store import db
+from engine.store.models import ApiToken, Person
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -70,7 +71,7 @@ def require(*roles: str) -> Callable[[Person], Person]:
 
 HRPerson = Annotated[Person, Depends(require("hr_admin", "admin"))]
 ReaderPerson = Annotated[Person, Depends(require("hr_admin", "auditor", "admin"))]
-# Readers plus HR partners, who see only the people partnered to them (engine/scope.py): cycle reports and summaries.
+# Readers plus HR partners, who see only the people partnered to them (engine/org/scope.py): reports, summaries.
 ScopedReader = Annotated[Person, Depends(require("hr_admin", "hr_partner", "auditor", "admin"))]
 DeployerPerson = Annotated[Person, Depends(require("hr_admin", "designer", "admin"))]
 DefinitionReader = Annotated[Person, Depends(require("hr_admin", "designer", "auditor", "admin"))]

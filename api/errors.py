@@ -13,9 +13,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine import errors as e
-from engine.audit_anchor import AuditKeyMissing
-from engine.settings import get_settings
+from engine.audit.anchor import AuditKeyMissing
+from engine.core import errors as e
+from engine.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

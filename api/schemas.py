@@ -75,7 +75,7 @@ class InstanceDetail(Out):
     tasks: list[TaskSummary]
     created_at: str | None
     updated_at: str | None
-    raters: dict[str, Any] | None = None  # {"sight", "opened_until", "requests"?}: see engine/anonymity.py
+    raters: dict[str, Any] | None = None  # {"sight", "opened_until", "requests"?}: see engine/review/anonymity.py
 
 
 class AuditEventOut(Out):
@@ -90,7 +90,7 @@ class AuditEventOut(Out):
 
 class EventList(Out):
     items: list[AuditEventOut]
-    raters: dict[str, Any] | None = None  # {"sight", "opened_until", "answers"}: see engine/anonymity.py
+    raters: dict[str, Any] | None = None  # {"sight", "opened_until", "answers"}: see engine/review/anonymity.py
 
 
 class RaterDetailOpened(Out):

@@ -33,11 +33,13 @@ from sqlalchemy.orm import Session
 
 def legacy_append(session: Session, *, actor: str, events: list[Any]) -> None:
     """The append before the audit key: plain sha256 links, nothing written outside the database."""
-    from engine import audit, clock
-    from engine.models import AuditEvent
+    from engine import audit
+    from engine.audit import log as audit_log
+    from engine.core import clock
+    from engine.store.models import AuditEvent
 
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit._PG_LOCK_KEY})
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit_log._PG_LOCK_KEY})
     head = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
     seq, prev = (head[0], head[1]) if head else (0, audit.GENESIS)
     at = clock.now()
@@ -54,7 +56,7 @@ def legacy_append(session: Session, *, actor: str, events: list[Any]) -> None:
 
 
 def _events(batch: int) -> list[Any]:
-    from engine.audit import Event
+    from engine.audit.log import Event
 
     payload = {
         "element": "manager_review",
@@ -71,8 +73,10 @@ def us(seconds: float) -> str:
 
 def links(n: int) -> tuple[float, float]:
     """Per-row cost of the unkeyed and the keyed link."""
-    from engine import audit, audit_anchor, clock
-    from engine.models import AuditEvent
+    from engine import audit
+    from engine.audit import anchor as audit_anchor
+    from engine.core import clock
+    from engine.store.models import AuditEvent
 
     key = audit_anchor.AuditKey.from_secret(Path("k"), os.urandom(32), keyed_from=1, created_at="")
     row = AuditEvent(
@@ -95,7 +99,8 @@ def links(n: int) -> tuple[float, float]:
 
 def transactions(url: str, rounds: int, batch: int) -> tuple[list[float], list[float]]:
     """Interleaved: one legacy transaction, one keyed transaction, `rounds` times; seconds per transaction."""
-    from engine import audit, db, schema
+    from engine import audit
+    from engine.store import db, schema
 
     engine = create_engine(url) if not url.startswith("sqlite") else db.make_engine(url)
     schema.upgrade(engine)
@@ -127,7 +132,7 @@ def transactions(url: str, rounds: int, batch: int) -> tuple[list[float], list[f
 
 
 def checkpoint_write(n: int) -> tuple[float, float]:
-    from engine import audit_anchor
+    from engine.audit import anchor as audit_anchor
 
     key = audit_anchor.AuditKey.from_secret(Path("k"), os.urandom(32), keyed_from=1, created_at="")
     t = time.perf_counter()
@@ -163,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["REVIEWFLOW_DATABASE_URL"] = f"sqlite:///{work / 'audit.db'}"
     os.environ["REVIEWFLOW_AUDIT_KEY_FILE"] = str(work / "audit.key")
     os.environ["REVIEWFLOW_AUDIT_CHECKPOINT_DIR"] = str(work / "checkpoints")
-    from engine.settings import get_settings
+    from engine.core.settings import get_settings
 
     get_settings.cache_clear()
     python = f"{platform.python_implementation()} {platform.python_version()}"

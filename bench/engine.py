@@ -102,7 +102,7 @@ def emails(count: int, offset: int = 0) -> list[str]:
 
 
 def parsed_spec() -> tuple[Any, dict[str, Any]]:
-    from engine import spiff
+    from engine.bpmn import spiff
 
     parsed = spiff.parse_files([(n, d) for n, d in files() if n.endswith(".bpmn")])
     assert [t.name for t in parsed.user_tasks] == [f"step{i}" for i in range(1, 6)], parsed.user_tasks
@@ -113,7 +113,7 @@ def raw_in_memory(spec: tuple[Any, dict[str, Any]], n: int) -> float:
     """Seconds for `n` instances start→end, entirely in memory (SpiffWorkflow API, our restricted script engine)."""
     from SpiffWorkflow.util.task import TaskState
 
-    from engine import spiff
+    from engine.bpmn import spiff
 
     t0 = time.perf_counter()
     for i in range(n):
@@ -136,7 +136,7 @@ def raw_in_memory(spec: tuple[Any, dict[str, Any]], n: int) -> float:
 def raw_stateless(spec: tuple[Any, dict[str, Any]], n: int) -> tuple[float, int]:
     """Seconds for `n` instances where every step is load → complete → dump (the persisted path's engine work);
     also the final state size in bytes."""
-    from engine import spiff
+    from engine.bpmn import spiff
 
     spiff._SPECS[-2] = spec  # the cached-spec converter restores the spec from this cache (key = definition id)
     size = 0
@@ -160,8 +160,10 @@ def raw_stateless(spec: tuple[Any, dict[str, Any]], n: int) -> tuple[float, int]
 
 def prepare(engine: Any, people_count: int) -> None:
     """Migrate, import HR plus `people_count` employees, give HR a login, deploy the diagram."""
-    from engine import accounts, db, definitions, people
-    from engine.schema import upgrade
+    from engine.org import accounts, people
+    from engine.process import definitions
+    from engine.store import db
+    from engine.store.schema import upgrade
 
     upgrade(engine)
     session = db.new_session(engine)
@@ -192,9 +194,12 @@ def persisted_run(engine: Any, subjects: list[str], *, profile: cProfile.Profile
     its five tasks with complete_task, one subject after the other."""
     from sqlalchemy import select
 
-    from engine import cycles, db, people, runtime
-    from engine.models import Task
-    from engine.transaction import transact
+    from engine.org import people
+    from engine.process import runtime
+    from engine.review import cycles
+    from engine.store import db
+    from engine.store.models import Task
+    from engine.store.transaction import transact
 
     session = db.new_session(engine)
     try:
@@ -236,7 +241,7 @@ def persisted_run(engine: Any, subjects: list[str], *, profile: cProfile.Profile
         if profile:
             profile.disable()
         session.expire_all()
-        from engine.models import Instance
+        from engine.store.models import Instance
 
         states = session.scalars(select(Instance.status).where(Instance.cycle_id == cycle.id)).all()
         assert len(states) == len(subjects) and set(states) == {"completed"}, set(states)
@@ -246,7 +251,7 @@ def persisted_run(engine: Any, subjects: list[str], *, profile: cProfile.Profile
 
 
 def sqlite_engine(path: Path) -> Any:
-    from engine import db
+    from engine.store import db
 
     return db.make_engine(f"sqlite:///{path}")
 
@@ -266,7 +271,8 @@ def serve(port: int) -> None:
     import uvicorn
 
     from api.app import create_app
-    from engine import jobs, schema
+    from engine import jobs
+    from engine.store import schema
 
     schema.upgrade()
     jobs.set_mode("inline")
@@ -286,7 +292,8 @@ class Http:
 def http_run(workdir: Path, requests: int) -> Http:
     import httpx
 
-    from engine import accounts, db
+    from engine.org import accounts
+    from engine.store import db
 
     path = workdir / "http.db"
     url = f"sqlite:///{path}"
@@ -378,7 +385,8 @@ def http_run(workdir: Path, requests: int) -> Http:
 def pg_run(admin_url: str, n: int) -> tuple[Persisted, str]:
     from sqlalchemy import create_engine, text
 
-    from engine import db, definitions
+    from engine.process import definitions
+    from engine.store import db
 
     admin_url = db.normalize_url(admin_url)
     name = f"rf_bench_{uuid.uuid4().hex[:10]}"
@@ -403,18 +411,18 @@ def pg_run(admin_url: str, n: int) -> tuple[Persisted, str]:
 
 
 PROFILE_TARGETS = (
-    ("engine/runtime.py", "complete_task"),
-    ("engine/transaction.py", "lock_instance"),
-    ("engine/spiff.py", "load"),
-    ("engine/spiff.py", "dump"),
-    ("engine/spiff.py", "complete"),
-    ("engine/spiff.py", "snapshot"),
+    ("engine/process/runtime.py", "complete_task"),
+    ("engine/store/transaction.py", "lock_instance"),
+    ("engine/bpmn/spiff.py", "load"),
+    ("engine/bpmn/spiff.py", "dump"),
+    ("engine/bpmn/spiff.py", "complete"),
+    ("engine/bpmn/spiff.py", "snapshot"),
     ("forms/validation.py", "validate"),
-    ("engine/form_rules.py", "check"),
-    ("engine/records.py", "project"),
-    ("engine/runtime.py", "project"),
-    ("engine/runtime.py", "_task_for_action"),
-    ("engine/audit.py", "append"),
+    ("engine/process/form_rules.py", "check"),
+    ("engine/review/records.py", "project"),
+    ("engine/process/runtime.py", "project"),
+    ("engine/process/runtime.py", "_task_for_action"),
+    ("engine/audit/log.py", "append"),
     ("sqlalchemy/orm/session.py", "commit"),
     ("sqlalchemy/orm/session.py", "flush"),
     ("sqlalchemy/orm/session.py", "refresh"),
@@ -488,8 +496,9 @@ def main(argv: list[str] | None = None) -> None:
     # one audit key for every database of the run: the HTTP run's database is prepared in this process and served by
     # another, and both must sign with the same key
     os.environ["REVIEWFLOW_AUDIT_KEY_FILE"] = str(workdir / "bench.audit-key")
-    from engine import definitions, jobs
-    from engine.settings import get_settings
+    from engine import jobs
+    from engine.core.settings import get_settings
+    from engine.process import definitions
 
     get_settings.cache_clear()
     jobs.set_mode("inline")

@@ -33,8 +33,9 @@ GOAL_S = 60.0
 
 def _reset(env: dict[str, str]) -> None:
     os.environ.update(env)
-    from engine import db, definitions
-    from engine.settings import get_settings
+    from engine.core.settings import get_settings
+    from engine.process import definitions
+    from engine.store import db
 
     get_settings.cache_clear()
     db.make_engine.cache_clear()
@@ -44,8 +45,11 @@ def _reset(env: dict[str, str]) -> None:
 
 def _seed(n: int) -> int:
     """N employees (plus HR) inserted directly, the diagram deployed, a draft cycle for everyone; the cycle id."""
-    from engine import accounts, cycles, db, definitions, people, schema
-    from engine.models import Person
+    from engine.org import accounts, people
+    from engine.process import definitions
+    from engine.review import cycles
+    from engine.store import db, schema
+    from engine.store.models import Person
 
     schema.upgrade()
     with db.new_session() as s:
@@ -67,8 +71,10 @@ def _seed(n: int) -> int:
 def _launch_and_wait(cycle_id: int, n: int, timeout: float) -> float:
     from sqlalchemy import func, select
 
-    from engine import cycles, db, people
-    from engine.models import Instance
+    from engine.org import people
+    from engine.review import cycles
+    from engine.store import db
+    from engine.store.models import Instance
 
     with db.new_session() as s:
         hr = people.by_email(s, HR)
@@ -127,7 +133,7 @@ def run_pg(n: int, workers: int, pg_admin: str, redis_url: str) -> float:
             os.killpg(p.pid, signal.SIGTERM)
         for p in procs:
             p.wait(timeout=30)
-        from engine import db
+        from engine.store import db
 
         db.get_engine().dispose()
         with admin.connect() as conn:

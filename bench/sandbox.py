@@ -4,7 +4,7 @@ For a typical gateway condition, DMN cell, score formula, script task and instru
 realistic size (a subject, settings and a few dozen other keys, about 20 KB), it measures the median time per call
 
   1. in-process: RestrictedPython code under the trace budget only (what every call cost before the worker);
-  2. worker: the same call through a warm sandbox worker process (engine/sandbox_worker.py);
+  2. worker: the same call through a warm sandbox worker process (engine/bpmn/sandbox_worker.py);
   3. as shipped: `sandbox.run_eval` / `run_exec` / `instructions.render`, which keep expressions that are linear in
      their inputs (`sandbox.bounded`) in-process and send the rest to a worker;
 
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engine import sandbox, sandbox_worker
+from engine.bpmn import sandbox, sandbox_worker
 from forms import instructions
 
 DATA: dict[str, Any] = {

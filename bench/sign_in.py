@@ -34,9 +34,10 @@ def _app(db: Path, *, limits_off: bool):  # type: ignore[no-untyped-def]
             os.environ[f"REVIEWFLOW_{name}"] = str(10**9)
         else:
             os.environ.pop(f"REVIEWFLOW_{name}", None)
-    from engine import accounts, schema
-    from engine import db as database
-    from engine.settings import get_settings
+    from engine.core.settings import get_settings
+    from engine.org import accounts
+    from engine.store import db as database
+    from engine.store import schema
 
     get_settings.cache_clear()
     database.make_engine.cache_clear()

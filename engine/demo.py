@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session
 
 import forms
 import workflows
-from engine import accounts, calibration, cycles, definitions, people
-from engine.models import Cycle, Definition, Person
+from engine import calibration
+from engine.org import accounts, people
+from engine.process import definitions
+from engine.review import cycles
+from engine.store.models import Cycle, Definition, Person
 
 PASSWORD = "reviewflow-demo"
 ACTOR = "system:demo"

@@ -1,7 +1,7 @@
 """Render a user task's `instructionsForEndUser` (Jinja, as SpiffArena writes them) with the task's data.
 
 A sandboxed environment: templates written by diagram designers cannot reach Python internals, `range` is capped by
-Jinja's sandbox and `*`, `**`, `+` by the script caps (engine/sandbox.py). A template that does nothing but print
+Jinja's sandbox and `*`, `**`, `+` by the script caps (engine/bpmn/sandbox.py). A template that does nothing but print
 variables renders here; any other (loops, filters, calls) renders in a sandbox worker process with the script time
 budget and an output cap, so a runaway template is stopped instead of holding the request — and its database
 transaction — for as long as it likes. The result is plain text; pages escape it when they show it.
@@ -30,7 +30,7 @@ class _CappedEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        from engine.sandbox import _op
+        from engine.bpmn.sandbox import _op
 
         return _op(operator, left, right)
 
@@ -59,10 +59,10 @@ def render_checked(template: str | None, data: dict[str, Any], *, budget: float 
     """The instructions with `{{ ... }}` filled from task data; the raw text and the reason when they cannot be."""
     if not template or "{" not in template:
         return Rendered(template)
-    from engine import sandbox, sandbox_worker
+    from engine.bpmn import sandbox, sandbox_worker
 
     if budget is None:
-        from engine.settings import get_settings
+        from engine.core.settings import get_settings
 
         budget = get_settings().script_time_budget_s
     try:

@@ -13,9 +13,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from engine import clock, db, definitions, jobs
-from engine.schema import upgrade
-from engine.settings import get_settings
+from engine import jobs
+from engine.core import clock
+from engine.core.settings import get_settings
+from engine.process import definitions
+from engine.store import db
+from engine.store.schema import upgrade
 
 PG_ADMIN_URL = os.environ.get("REVIEWFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_TEMPLATE = f"rf_test_template_{os.getpid()}"  # one per pytest run: parallel runs do not collide

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import accounts, cycles, definitions, people
-from engine.models import Cycle, Definition, Person
+from engine.org import accounts, people
+from engine.process import definitions
+from engine.review import cycles
+from engine.store.models import Cycle, Definition, Person
 
 DATA = Path(__file__).parent / "data"
 ORG = """employee_no,name,email,manager_email,department,title,locale,hr_partner_email

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from api.deps import CurrentPerson, CurrentToken, HRPerson, Id, ReaderPerson, SessionDep, client_address
-from engine import accounts, signin, tokens
-from engine.errors import InvalidInput
-from engine.people import person_ref
-from engine.settings import get_settings
+from engine.core.errors import InvalidInput
+from engine.core.settings import get_settings
+from engine.org import accounts, signin, tokens
+from engine.org.people import person_ref
 
 router = APIRouter(prefix="/api", tags=["auth"])
 

@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPerson, HRPerson, Id, ReaderPerson, SessionDep
-from engine import accounts, calibration, calibration_view
-from engine.cycles import get_cycle
-from engine.errors import NotFound
-from engine.models import CalibrationGroup, Person
+from engine import calibration
+from engine.calibration import view as calibration_view
+from engine.core.errors import NotFound
+from engine.org import accounts
+from engine.review.cycles import get_cycle
+from engine.store.models import CalibrationGroup, Person
 
 router = APIRouter(tags=["calibration"])
 READER_ROLES = {"hr_admin", "auditor", "admin"}

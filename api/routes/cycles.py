@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from api.deps import HRPerson, Id, ScopedReader, SessionDep
 from api.schemas import CycleOut, CycleSettingsOut
-from engine import cycle_edit, cycles, messages, scope
-from engine import launch as bulk_launch
-from engine.models import Cycle
+from engine.org import scope
+from engine.process import messages
+from engine.review import cycle_edit, cycles
+from engine.review import launch as bulk_launch
+from engine.store.models import Cycle
 
 router = APIRouter(prefix="/api/cycles", tags=["cycles"])
 

@@ -5,9 +5,10 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import DefinitionReader, DeployerPerson, Id, SessionDep
 from api.security import inert_xml
-from engine import bpmn_check, definitions
-from engine.errors import NotFound, TooLarge
-from engine.models import Definition
+from engine.bpmn import bpmn_check
+from engine.core.errors import NotFound, TooLarge
+from engine.process import definitions
+from engine.store.models import Definition
 
 router = APIRouter(prefix="/api/definitions", tags=["definitions"])
 

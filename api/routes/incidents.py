@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from api.deps import HRPerson, Id, ReaderPerson, SessionDep
-from engine import incidents
+from engine.jobs import incidents
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 

@@ -8,7 +8,9 @@ from pydantic import BaseModel
 
 from api.deps import CurrentPerson, Id, ReaderPerson, SessionDep
 from api.schemas import EventList, InstanceDetail, RaterDetailOpened, Verify
-from engine import anonymity, audit, views
+from engine import audit
+from engine.queries import views
+from engine.review import anonymity
 
 router = APIRouter(prefix="/api", tags=["instances", "audit"])
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, UploadFile
 
 from api.deps import CurrentPerson, HRPerson, Id, SessionDep
-from engine import accounts, people
-from engine.accounts import roles_of
-from engine.errors import NotFound
+from engine.core.errors import NotFound
+from engine.org import accounts, people
+from engine.org.accounts import roles_of
 
 router = APIRouter(prefix="/api/people", tags=["people"])
 

@@ -1,7 +1,7 @@
 """Cycle reports as JSON and as CSV for spreadsheets (UTF-8 with BOM, formula cells neutralised).
 
-Readers see the whole cycle; an HR partner only the people partnered to them (engine/scope.py). Each JSON report says
-which in `scope`, and a partner's exports are named `cycle-{id}-{name}-partner.csv|.xlsx`."""
+Readers see the whole cycle; an HR partner only the people partnered to them (engine/org/scope.py). Each JSON
+report says which in `scope`, and a partner's exports are named `cycle-{id}-{name}-partner.csv|.xlsx`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,12 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import Id, ScopedReader, SessionDep
-from engine import calibration_report, guidance, nine_box, reports, scope
-from engine.errors import NotFound
+from engine import reports
+from engine.core.errors import NotFound
+from engine.org import scope
+from engine.reports import calibration_deltas as calibration_report
+from engine.reports import nine_box
+from engine.review import guidance
 
 router = APIRouter(prefix="/api/cycles", tags=["reports"])
 

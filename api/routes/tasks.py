@@ -7,8 +7,10 @@ from pydantic import BaseModel
 
 from api.deps import CurrentPerson, Id, SessionDep
 from api.schemas import Completed, TaskDetail, TaskList
-from engine import anonymity, runtime, views
-from engine.models import Person, Task
+from engine.process import runtime
+from engine.queries import views
+from engine.review import anonymity
+from engine.store.models import Person, Task
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 

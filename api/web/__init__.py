@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.web import audit_pages, hr_pages, participant_pages, session
 from api.web.render import page
-from engine import errors as e
+from engine.core import errors as e
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIXES = ("/api", "/docs", "/openapi.json", "/redoc", "/healthz")

@@ -14,9 +14,12 @@ from api.deps import Id, SessionDep
 from api.security import inert_xml
 from api.web.render import page
 from api.web.session import CSRF, WebReader
-from engine import anonymity, audit, browse, definitions, views
-from engine.errors import NotFound, ReviewflowError
-from engine.models import Person
+from engine import audit
+from engine.core.errors import NotFound, ReviewflowError
+from engine.process import definitions
+from engine.queries import browse, views
+from engine.review import anonymity
+from engine.store.models import Person
 
 router = APIRouter(include_in_schema=False)
 

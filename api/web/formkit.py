@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from engine.form_rules import lookup
+from engine.process.form_rules import lookup
 
 _INT = re.compile(r"^[+-]?\d+$")
 SHORT_TEXT = {"title", "metric", "target", "name", "email"}

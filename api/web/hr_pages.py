@@ -16,8 +16,13 @@ from api.web import bpmn_repair, charts
 from api.web.i18n import Text, locale_for
 from api.web.render import page
 from api.web.session import CSRF, WebDefinitionReader, WebDeployer, WebHR, WebReader
-from engine import bpmn_check, browse, cycles, definitions, demo, people, reports
-from engine.errors import DefinitionInvalid, InvalidInput, NotFound, TooLarge
+from engine import demo, reports
+from engine.bpmn import bpmn_check
+from engine.core.errors import DefinitionInvalid, InvalidInput, NotFound, TooLarge
+from engine.org import people
+from engine.process import definitions
+from engine.queries import browse
+from engine.review import cycles
 
 router = APIRouter(include_in_schema=False)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
-from engine import clock
+from engine.core import clock
 
 LANGS = ("en", "zh-CN")
 COOKIE = "rf_lang"

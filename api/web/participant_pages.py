@@ -15,8 +15,11 @@ from api.web.i18n import COOKIE as LANG_COOKIE
 from api.web.i18n import LANGS
 from api.web.render import page
 from api.web.session import CSRF, WebPerson
-from engine import accounts, browse, clock, runtime, tokens, views
-from engine.errors import Conflict, Forbidden, FormInvalid, TooManyAttempts, Unauthorized, WorkflowFailed
+from engine.core import clock
+from engine.core.errors import Conflict, Forbidden, FormInvalid, TooManyAttempts, Unauthorized, WorkflowFailed
+from engine.org import accounts, tokens
+from engine.process import runtime
+from engine.queries import browse, views
 
 router = APIRouter(include_in_schema=False)
 

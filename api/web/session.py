@@ -1,7 +1,7 @@
 """Page sessions: a signed, HttpOnly cookie holding a session id and a CSRF secret.
 
 The cookie is `base64(json).hmac` signed with REVIEWFLOW_SECRET_KEY. The session id is the secret of a server-side
-session (engine/tokens.py, kind "session", stored hashed): it is no bearer token (the API refuses it), it expires
+session (engine/org/tokens.py, kind "session", stored hashed): it is no bearer token (the API refuses it), it expires
 after REVIEWFLOW_TOKEN_HOURS, and signing out, revoking it (`DELETE /api/tokens/{id}`) or deactivating the person
 ends it on the next request.
 """
@@ -21,10 +21,11 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from api.deps import SessionDep
-from engine import accounts, secret_key, tokens
-from engine.errors import Forbidden, Unauthorized
-from engine.models import Person
-from engine.settings import get_settings
+from engine.core.errors import Forbidden, Unauthorized
+from engine.core.settings import get_settings
+from engine.org import accounts, tokens
+from engine.store import secret_key
+from engine.store.models import Person
 
 COOKIE = "rf_session"
 CSRF_FIELD = "csrf_token"

@@ -14,9 +14,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.orm import Session
 
-from engine import clock, lanes
-from engine.models import Instance, Outbox, Person, Task
-from engine.settings import get_settings
+from engine.core import clock
+from engine.core.settings import get_settings
+from engine.process import lanes
+from engine.store.models import Instance, Outbox, Person, Task
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).with_name("templates")
@@ -98,14 +99,14 @@ def context_for(session: Session, row: Outbox) -> tuple[Person, str, dict[str, A
 
 
 def _cycle_name(session: Session, instance: Instance | None) -> str | None:
-    from engine.models import Cycle
+    from engine.store.models import Cycle
 
     cycle = session.get(Cycle, instance.cycle_id) if instance and instance.cycle_id else None
     return cycle.name if cycle else None
 
 
 def _grace(session: Session, instance: Instance | None) -> int:
-    from engine.models import Cycle
+    from engine.store.models import Cycle
 
     cycle = session.get(Cycle, instance.cycle_id) if instance and instance.cycle_id else None
     return int(((cycle.settings or {}).get("reminders") or {}).get("grace_days") or 0) if cycle else 0

@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, jobs
-from engine.models import Outbox
-from engine.settings import get_settings
-from engine.transaction import transact
+from engine import jobs
+from engine.core import clock
+from engine.core.settings import get_settings
+from engine.store.models import Outbox
+from engine.store.transaction import transact
 
 log = logging.getLogger(__name__)
 WEBHOOK = "webhook"

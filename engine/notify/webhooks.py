@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from engine.settings import Webhook, get_settings
+from engine.core.settings import Webhook, get_settings
 
 SIGNATURE_HEADER = "X-Reviewflow-Signature"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.models import Instance, ReviewRecord
+from engine.store.models import Instance, ReviewRecord
 from tests import factories as f
 from tests.workflows.steps import EMPLOYEE, GOALS, HR, LEAD, PEERS, SETTINGS, deploy_shipped, ratings
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import clock
-from engine.models import Instance, Task
+from engine.core import clock
+from engine.store.models import Instance, Task
 from tests import factories as f
 
 pytestmark = pytest.mark.both_dbs
@@ -126,7 +126,7 @@ def _do(client, session, email, name, data, subject) -> dict:
 
 
 def _review_world(client, session) -> dict:
-    from engine import accounts
+    from engine.org import accounts
     from tests.workflows.steps import GOALS, SETTINGS, deploy_shipped, ratings
 
     clock.set_now(T0)
@@ -323,7 +323,7 @@ def test_the_instance_page_opens_rater_detail_with_a_reason(client, session):
 def test_a_rater_task_nobody_can_take_never_falls_to_the_subject_or_their_managers(client, session):
     """A nominated rater who is not in the org leaves the task to HR admins: never to the subject or a manager of
     theirs who also holds hr_admin (they would learn who rates whom, and could answer about themselves)."""
-    from engine import accounts
+    from engine.org import accounts
 
     f.org(session, extra_peers=1)
     for email in (SUBJECT, MANAGER):

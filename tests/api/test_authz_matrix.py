@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from engine import accounts, tokens
-from engine.models import CalibrationGroup, Person
+from engine.org import accounts, tokens
+from engine.store.models import CalibrationGroup, Person
 from tests import factories as f
 from tests.api.test_reports_api import NAMES as REPORT_NAMES
 

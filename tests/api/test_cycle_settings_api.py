@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine.audit import AuditEvent
-from engine.models import Cycle
+from engine.audit.log import AuditEvent
+from engine.store.models import Cycle
 from tests import factories as f
 
 pytestmark = pytest.mark.both_dbs

@@ -48,8 +48,8 @@ def test_served_schema_states_the_default_limits_and_the_server_enforces_exactly
 
 
 def test_the_limits_come_from_settings(client, world, monkeypatch):
-    from engine import definitions
-    from engine.settings import get_settings
+    from engine.core.settings import get_settings
+    from engine.process import definitions
 
     monkeypatch.setattr(get_settings(), "form_max_length", 50)
     definitions.clear_caches()

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
+from api.cli.main import app as cli
 from api.deps import MAX_ID
-from engine import accounts
-from engine.cli import app as cli
+from engine.org import accounts
 from tests import factories as f
 
 ADMIN, PASSWORD = "admin@initech.test", "Bounds-pass-123"

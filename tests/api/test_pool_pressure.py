@@ -10,9 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from engine import db, jobs
-from engine.models import AuditEvent, Task
-from engine.settings import get_settings
+from engine import jobs
+from engine.core.settings import get_settings
+from engine.store import db
+from engine.store.models import AuditEvent, Task
 from tests.api.test_tasks_api import EMPLOYEE, GOOD, OTHER, world  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.pg_only

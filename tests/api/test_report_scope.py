@@ -11,8 +11,8 @@ import uuid
 import pytest
 from openpyxl import load_workbook
 
-from engine import accounts
-from engine.models import CalibrationGroup, Person, ReviewRecord, Task
+from engine.org import accounts
+from engine.store.models import CalibrationGroup, Person, ReviewRecord, Task
 from tests import factories as f
 from tests.api.test_reports_api import NAMES as REPORT_NAMES
 from tests.engine.test_reports import seed_cycle

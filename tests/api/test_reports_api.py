@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from engine import accounts
-from engine.models import Person, ReviewRecord
+from engine.org import accounts
+from engine.store.models import Person, ReviewRecord
 from tests import factories as f
 from tests.engine.test_reports import seed_cycle
 from tests.workflows.steps import PEERS, drive_to_release

@@ -18,8 +18,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from engine import cycles, definitions
-from engine.models import Cycle, Task
+from engine.process import definitions
+from engine.review import cycles
+from engine.store.models import Cycle, Task
 from tests import factories as f
 from tests.jobs.conftest import wait_for
 

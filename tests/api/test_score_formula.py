@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from engine import cycle_settings, cycles
-from engine.audit import AuditEvent
-from engine.errors import InvalidInput
-from engine.job_models import Incident
-from engine.models import Cycle, ReviewRecord, Task
+from engine.audit.log import AuditEvent
+from engine.core.errors import InvalidInput
+from engine.review import cycle_settings, cycles
+from engine.store.job_models import Incident
+from engine.store.models import Cycle, ReviewRecord, Task
 from tests import factories as f
 from tests.workflows.steps import EMPLOYEE, HR, LEAD, deploy_shipped, ratings
 

@@ -12,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from engine import accounts, clock, db
-from engine.errors import TooManyAttempts, Unauthorized
-from engine.settings import get_settings
+from engine.core import clock
+from engine.core.errors import TooManyAttempts, Unauthorized
+from engine.core.settings import get_settings
+from engine.org import accounts
+from engine.store import db
 from tests import factories as f
 
 PASSWORD = "S3cret-pass!"  # HR's, from the factories

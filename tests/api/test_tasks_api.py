@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import AuditEvent
+from engine.store.models import AuditEvent
 from tests import factories as f
 
 pytestmark = pytest.mark.both_dbs
@@ -185,7 +185,8 @@ def test_audit_verify_checks_every_row(client, world, session):
 
 
 def test_without_the_audit_key_nothing_is_recorded_and_the_answer_says_why(client, world, session):
-    from engine import audit, audit_anchor
+    from engine import audit
+    from engine.audit import anchor as audit_anchor
 
     audit_anchor.key_path().unlink()
     audit.forget_keys()  # as after a restart

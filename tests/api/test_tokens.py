@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.web import session as web_session
-from engine import accounts, clock, tokens
-from engine.errors import InvalidInput
-from engine.models import ApiToken
+from engine.core import clock
+from engine.core.errors import InvalidInput
+from engine.org import accounts, tokens
+from engine.store.models import ApiToken
 from tests import factories as f
 
 EMPLOYEE = "designer1@initech.test"

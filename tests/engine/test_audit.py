@@ -6,8 +6,12 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import audit, audit_anchor, clock, timers
-from engine.models import AuditEvent
+from engine import audit
+from engine.audit import anchor as audit_anchor
+from engine.audit import log as audit_log
+from engine.core import clock
+from engine.process import timers
+from engine.store.models import AuditEvent
 from tests import factories as f
 
 pytestmark = pytest.mark.both_dbs
@@ -308,6 +312,6 @@ def test_rows_from_before_the_key_are_checked_the_old_way_and_reported_unkeyed(s
 def test_a_process_that_waited_for_the_lock_uses_the_key_another_one_just_created(session):
     _world(session)  # another process created the key and appended signed rows while this one waited
     key = audit_anchor.read_key()
-    audit._lock_chain(session)
-    assert audit._first_key(session, audit_anchor.key_path()) == key
+    audit_log._lock_chain(session)
+    assert audit_log._first_key(session, audit_anchor.key_path()) == key
     session.rollback()

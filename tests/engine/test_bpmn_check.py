@@ -1,4 +1,4 @@
-"""Upload safety and structure checks of BPMN files (engine/bpmn_check.py)."""
+"""Upload safety and structure checks of BPMN files (engine/bpmn/bpmn_check.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import bpmn_check
-from engine.errors import DefinitionInvalid, TooLarge
+from engine.bpmn import bpmn_check
+from engine.core.errors import DefinitionInvalid, TooLarge
 
 # A small but complete diagram: lanes, a gateway with a default flow and a condition, a script task, an
 # interrupting timer on a user task, an embedded sub-process and an event sub-process.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import bpmn_check, spiff
-from engine.errors import DefinitionInvalid
+from engine.bpmn import bpmn_check, spiff
+from engine.core.errors import DefinitionInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted([*ROOT.glob("workflows/*.bpmn"), *ROOT.glob("tests/**/*.bpmn"), *ROOT.glob("tests/**/*.dmn")])

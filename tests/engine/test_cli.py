@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from engine import accounts
-from engine.errors import Unauthorized
+from engine.core.errors import Unauthorized
+from engine.org import accounts
 from tests import factories as f
 
 REVIEWFLOW = Path(sys.executable).with_name("reviewflow")  # the console script of the environment running pytest

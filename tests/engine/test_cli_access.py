@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from engine import accounts, audit
-from engine.errors import TooManyAttempts, Unauthorized
-from engine.settings import get_settings
+from engine import audit
+from engine.core.errors import TooManyAttempts, Unauthorized
+from engine.core.settings import get_settings
+from engine.org import accounts
 from tests import factories as f
 from tests.engine.test_cli import assert_refused, reviewflow
 

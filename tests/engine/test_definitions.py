@@ -7,9 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, views
-from engine.errors import DefinitionInvalid
-from engine.models import AuditEvent
+from engine.core.errors import DefinitionInvalid
+from engine.process import definitions
+from engine.queries import views
+from engine.store.models import AuditEvent
 from tests import factories as f
 
 CHILD = (f.DATA / "child.bpmn").read_bytes()

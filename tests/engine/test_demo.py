@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine import accounts, audit, demo
-from engine.models import CalibrationGroup, Definition, Instance, Person
+from engine import audit, demo
+from engine.org import accounts
+from engine.store.models import CalibrationGroup, Definition, Instance, Person
 
 
 def test_demo_seeds_a_launched_annual_review_and_can_run_twice(session):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import definitions, dmn_check, people, spiff
-from engine.errors import DefinitionInvalid
+from engine.bpmn import dmn_check, spiff
+from engine.core.errors import DefinitionInvalid
+from engine.org import people
+from engine.process import definitions
 from tests import factories as f
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import cycle_settings, form_rules
-from engine.errors import InvalidInput
+from engine.core.errors import InvalidInput
+from engine.process import form_rules
+from engine.review import cycle_settings
 from tests import factories as f
 
 SETTINGS = cycle_settings.validate(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import cycle_settings, guidance
-from engine.errors import InvalidInput
+from engine.core.errors import InvalidInput
+from engine.review import cycle_settings, guidance
 
 
 def bands(ratings, g=guidance.DEFAULT):

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from engine import definitions, instance_check, spiff
-from engine.models import Instance, Task
+from engine.bpmn import spiff
+from engine.process import definitions, instance_check
+from engine.store.models import Instance, Task
 from tests import factories as f
 from tests.workflows.steps import EMPLOYEE, GOALS, LEAD, PEERS, SETTINGS, act, deploy_shipped
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import accounts, lanes, people
-from engine.lanes import COMMITTEE, DIRECT, EMPLOYEE, HR, MANAGER, PEER, SKIP
+from engine.org import accounts, people
+from engine.process import lanes
+from engine.process.lanes import COMMITTEE, DIRECT, EMPLOYEE, HR, MANAGER, PEER, SKIP
 from tests import factories as f
 
 HR_EMAIL = f.HR

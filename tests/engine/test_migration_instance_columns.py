@@ -11,7 +11,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
-from engine.schema import alembic_config
+from engine.store.schema import alembic_config
 
 REVISION = "0006"  # this migration (its down revision is looked up, so re-chaining at merge keeps the test true)
 DROPPED = {"error", "serializer_version"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import nine_box
+from engine.reports import nine_box
 from tests.workflows.steps import EMPLOYEE, HR, act, drive_to_release, release
 
 pytestmark = pytest.mark.both_dbs

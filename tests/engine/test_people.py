@@ -8,9 +8,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import people
-from engine.errors import InvalidInput
-from engine.models import AuditEvent, Person
+from engine.core.errors import InvalidInput
+from engine.org import people
+from engine.store.models import AuditEvent, Person
 from tests import factories as f
 
 pytestmark = pytest.mark.both_dbs

@@ -7,9 +7,13 @@ from typing import Any
 
 import pytest
 
-from engine import clock, people, reports, runtime, views
-from engine.errors import InvalidInput, NotFound
-from engine.models import Cycle, Instance, Person, ReviewRecord, Task
+from engine import reports
+from engine.core import clock
+from engine.core.errors import InvalidInput, NotFound
+from engine.org import people
+from engine.process import runtime
+from engine.queries import views
+from engine.store.models import Cycle, Instance, Person, ReviewRecord, Task
 from tests import factories as f
 from tests.workflows.steps import EMPLOYEE, GOALS, LEAD, PEERS, SETTINGS, act, deploy_shipped, ratings
 

@@ -8,9 +8,12 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, db, runtime, spiff
-from engine.errors import Conflict, FormInvalid, NotFound
-from engine.models import AuditEvent, Instance, Task
+from engine import audit
+from engine.bpmn import spiff
+from engine.core.errors import Conflict, FormInvalid, NotFound
+from engine.process import runtime
+from engine.store import db
+from engine.store.models import AuditEvent, Instance, Task
 from tests import factories as f
 
 pytestmark = pytest.mark.both_dbs
@@ -19,7 +22,7 @@ EMPLOYEE, LEAD = "designer1@initech.test", "design.lead@initech.test"
 
 
 def open_tasks(session, email: str) -> list[Task]:
-    from engine import views
+    from engine.queries import views
 
     session.rollback()  # end the read snapshot
     session.expire_all()
@@ -176,8 +179,8 @@ def test_twenty_parallel_peer_submissions_to_one_instance_all_land(session):
 
 
 def test_a_failing_step_after_a_form_keeps_the_answers_and_the_task(session):
-    from engine import definitions
-    from engine.errors import WorkflowFailed
+    from engine.core.errors import WorkflowFailed
+    from engine.process import definitions
     from tests.engine.test_scripts import SCRIPTED
 
     people = f.org(session)

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from engine import clock, sandbox, sandbox_worker
+from engine.bpmn import sandbox, sandbox_worker
+from engine.core import clock
 
 BRIEF = ["sum(range(10**12))", "'a' * 10**10", "10**10**8", "pow(10, 10**8)"]
 C_LOOP = "sum(map(sum, [range(10**6)] * 10**6))"  # within every cap, 10**12 additions inside C

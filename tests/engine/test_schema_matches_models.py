@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, Index, Table
 
 import engine
-from engine import all_models
+from engine.store import all_models
 
 ENGINE_DIR = Path(engine.__file__).parent
 
@@ -57,12 +57,12 @@ def _describe(diff: object) -> str:
 def test_alembic_loads_every_module_that_declares_tables():
     loaded = {m.__name__ for m in all_models.MODULES}
     missing = _modules_declaring_tables() - loaded
-    assert not missing, f"add {sorted(missing)} to engine.all_models.MODULES (Alembic's env.py loads that list)"
+    assert not missing, f"add {sorted(missing)} to engine.store.all_models.MODULES (Alembic's env.py loads that list)"
 
 
 def test_env_py_takes_the_metadata_of_all_models():
-    env = (ENGINE_DIR / "migrations" / "env.py").read_text(encoding="utf-8")
-    assert "from engine.all_models import metadata" in env
+    env = (ENGINE_DIR / "store" / "migrations" / "env.py").read_text(encoding="utf-8")
+    assert "from engine.store.all_models import metadata" in env
 
 
 @pytest.mark.both_dbs

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import accounts, scope
-from engine.models import Person
+from engine.org import accounts, scope
+from engine.store.models import Person
 from tests import factories as f
 
 pytestmark = pytest.mark.both_dbs

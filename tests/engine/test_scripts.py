@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from engine import sandbox, spiff
-from engine.errors import WorkflowFailed
+from engine.bpmn import sandbox, spiff
+from engine.core.errors import WorkflowFailed
 
 SCRIPTED = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="x">

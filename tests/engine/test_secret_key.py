@@ -13,11 +13,11 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
+from api.cli.main import app as cli
 from api.web import session as web_session
-from engine import secret_key
-from engine.cli import app as cli
-from engine.errors import InvalidInput
-from engine.settings import get_settings
+from engine.core.errors import InvalidInput
+from engine.core.settings import get_settings
+from engine.store import secret_key
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_serve_creates_the_key_before_it_serves(fresh, monkeypatch):
     monkeypatch.setenv("REVIEWFLOW_STARTUP_CHECK", "off")
     get_settings.cache_clear()
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
-    monkeypatch.setattr("engine.jobs.default_mode", lambda embedded="thread": "inline")
+    monkeypatch.setattr("engine.jobs.queue.default_mode", lambda embedded="thread": "inline")
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 0, result.output
     assert (fresh / "rf.db.secret").exists()

@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import clock, definitions, incidents, runtime, spiff, timers
-from engine.job_models import Incident
-from engine.models import Instance, Task, Timer
+from engine.bpmn import spiff
+from engine.core import clock
+from engine.jobs import incidents
+from engine.process import definitions, runtime, timers
+from engine.store.job_models import Incident
+from engine.store.models import Instance, Task, Timer
 from tests import factories as f
 from tests.engine.test_scripts import SCRIPTED
 
@@ -100,8 +103,9 @@ def test_a_stopped_script_on_submit_is_an_incident_that_hr_can_close(session):
 
 
 def test_a_launch_stops_trying_once_the_sandbox_stopped_a_few_starts(session, monkeypatch):
-    from engine import launch, sandbox_worker
-    from engine.job_models import LaunchChunk
+    from engine.bpmn import sandbox_worker
+    from engine.review import launch
+    from engine.store.job_models import LaunchChunk
 
     people = f.org(session, extra_peers=5)
     diagram = f"""<?xml version="1.0" encoding="UTF-8"?>

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine
 
 from engine import jobs
-from engine.settings import get_settings
+from engine.core.settings import get_settings
 from tests.conftest import IN_CI
 
 REDIS_URL = os.environ.get("REVIEWFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -12,13 +12,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock, definitions, jobs, people, reminders, timers
-from engine.errors import InvalidInput
-from engine.job_models import Incident, ReminderSent
-from engine.models import AuditEvent, Outbox, Task
+from engine import jobs
+from engine.core import clock
+from engine.core.errors import InvalidInput
+from engine.core.settings import get_settings
 from engine.notify import outbox, webhooks
-from engine.settings import get_settings
-from engine.transaction import transact
+from engine.org import people
+from engine.process import definitions, timers
+from engine.review import reminders
+from engine.store.job_models import Incident, ReminderSent
+from engine.store.models import AuditEvent, Outbox, Task
+from engine.store.transaction import transact
 from tests import factories as f
 
 JOBS_DATA = Path(__file__).parent / "data"
@@ -251,7 +255,7 @@ def test_phase_due_dates_become_task_due_at_and_reminders_follow_the_cadence(ses
 
 
 def test_due_and_reminder_settings_are_checked_per_field(session):
-    from engine import cycle_settings
+    from engine.review import cycle_settings
 
     with pytest.raises(InvalidInput) as caught:
         cycle_settings.validate({"due": {"write": "next week"}, "reminders": {"before_days": [7, 0], "grace_days": -1}})

@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock, cycles, definitions, jobs, launch, people, timers
-from engine.job_models import Incident, ReminderSent
-from engine.models import AuditEvent, Instance, Outbox, Task
+from engine import jobs
+from engine.core import clock
+from engine.org import people
+from engine.process import definitions, timers
+from engine.review import cycles, launch
+from engine.store.job_models import Incident, ReminderSent
+from engine.store.models import AuditEvent, Instance, Outbox, Task
 from tests import factories as f
 from tests.jobs.conftest import wait_for
 
@@ -38,7 +42,7 @@ def _status(session, cycle_id: int) -> str:
 def _new_cycle(session, definition, monkeypatch, chunk: int, workers) -> int:
     monkeypatch.setenv("REVIEWFLOW_LAUNCH_CHUNK_SIZE", str(chunk))
     workers.env["REVIEWFLOW_LAUNCH_CHUNK_SIZE"] = str(chunk)
-    from engine.settings import get_settings
+    from engine.core.settings import get_settings
 
     get_settings.cache_clear()
     hr = people.by_email(session, f.HR)

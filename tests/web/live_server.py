@@ -11,8 +11,9 @@ import sys
 import uvicorn
 
 from api.app import create_app
-from engine import db, jobs
-from engine.schema import upgrade
+from engine import jobs
+from engine.store import db
+from engine.store.schema import upgrade
 from tests.web import world
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from api.app import create_app
-from engine import accounts
-from engine.models import ReviewRecord
+from engine.org import accounts
+from engine.store.models import ReviewRecord
 from tests.web.test_pages import PASSWORD, sign_in, token_in
 from tests.workflows.calibration_steps import CEO, HR, MEMBERS, calibration_cycle, make_group, to_manager_rating
 from tests.workflows.steps import open_task

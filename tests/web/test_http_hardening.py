@@ -17,11 +17,13 @@ from typer.testing import CliRunner
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.app import create_app
+from api.cli.main import app as cli
 from api.security import PAGE_CSP
-from engine import accounts, jobs, views
-from engine.cli import app as cli
-from engine.models import DefinitionFile
-from engine.settings import get_settings
+from engine import jobs
+from engine.core.settings import get_settings
+from engine.org import accounts
+from engine.queries import views
+from engine.store.models import DefinitionFile
 from tests import factories as f
 from tests.web.test_pages import AUDITOR, EMPLOYEE, PASSWORD, sign_in
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.web import is_page
-from engine import accounts
+from engine.org import accounts
 from tests import factories as f
 
 EMPLOYEE, OTHER, MANAGER = "designer1@initech.test", "designer2@initech.test", "design.lead@initech.test"
@@ -219,7 +219,7 @@ def build_world(session: Any) -> dict[str, Any]:
 
 
 def cycle_tasks(session: Any) -> list[dict[str, Any]]:
-    from engine import views
+    from engine.queries import views
 
     person = f.people.by_email(session, EMPLOYEE)
     return views.list_tasks(session, actor=person, status="open")

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.web import session as web_session
-from engine import accounts, views
-from engine.models import AuditEvent, Task
+from engine.org import accounts
+from engine.queries import views
+from engine.store.models import AuditEvent, Task
 from tests import factories as f
 from tests.engine.test_audit import _as_superuser
 
@@ -223,7 +224,7 @@ def test_hr_imports_people_and_sees_each_rows_problem(world):
 def test_the_inbox_shows_due_dates_and_an_overdue_badge(world, session):
     from datetime import timedelta
 
-    from engine import clock
+    from engine.core import clock
 
     task = session.get(Task, world["task"])
     task.due_at = clock.now() - timedelta(days=1)
@@ -246,7 +247,7 @@ def test_the_modeler_opens_shipped_diagrams_by_name_only(world):
     client = sign_in(world["app"], f.HR)
     r = client.get("/modeler?shipped=feedback_360.bpmn")
     assert r.status_code == 200 and "loopDataInputRef" in r.text and "bpmn-modeler.production.min.js" in r.text
-    for name in ("../../engine/settings.py", "nope.bpmn"):
+    for name in ("../../engine/core/settings.py", "nope.bpmn"):
         assert client.get("/modeler", params={"shipped": name}).status_code == 404
 
 
@@ -281,7 +282,8 @@ def test_the_audit_page_says_the_newest_events_were_deleted(world, session):
 
 
 def test_the_audit_page_says_the_key_is_missing_instead_of_failing(world):
-    from engine import audit, audit_anchor
+    from engine import audit
+    from engine.audit import anchor as audit_anchor
 
     client = sign_in(world["app"], AUDITOR)
     audit_anchor.key_path().unlink()
@@ -291,7 +293,7 @@ def test_the_audit_page_says_the_key_is_missing_instead_of_failing(world):
 
 
 def test_a_launching_cycle_shows_its_progress(world, session):
-    from engine.models import Cycle
+    from engine.store.models import Cycle
 
     session.rollback()
     cycle = session.get(Cycle, world["cycle"])

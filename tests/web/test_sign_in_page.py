@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from engine import accounts, clock
-from engine.settings import get_settings
+from engine.core import clock
+from engine.core.settings import get_settings
+from engine.org import accounts
 from tests import factories as f
 
 EMPLOYEE = "designer1@initech.test"

@@ -7,7 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import accounts, cycles, definitions, demo, runtime, views
+from engine import demo
+from engine.org import accounts
+from engine.process import definitions, runtime
+from engine.queries import views
+from engine.review import cycles
 from tests import factories as f
 
 PASSWORD = "Web-pass-123"

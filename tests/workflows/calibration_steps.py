@@ -3,7 +3,8 @@ calibration on, a group, and completing a session task as a given person."""
 
 from __future__ import annotations
 
-from engine import calibration, runtime
+from engine import calibration
+from engine.process import runtime
 from tests import factories as f
 from tests.workflows.steps import GOALS, LEAD, SETTINGS, act, deploy_shipped, open_task, ratings
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import definitions, demo, messages, runtime, spiff, views
-from engine.models import Definition, Instance
+from engine import demo
+from engine.bpmn import spiff
+from engine.process import definitions, messages, runtime
+from engine.queries import views
+from engine.store.models import Definition, Instance
 from tests import factories as f
 
 EMPLOYEE, LEAD, HR = "designer1@initech.test", "design.lead@initech.test", f.HR

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from engine import views
+from engine.queries import views
 from tests import factories as f
 from tests.workflows.steps import (
     EMPLOYEE,

@@ -10,9 +10,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import calibration, messages
-from engine.errors import Conflict, FormInvalid, InvalidInput
-from engine.models import AuditEvent, CalibrationGroup, Instance, ReviewRecord
+from engine import calibration
+from engine.core.errors import Conflict, FormInvalid, InvalidInput
+from engine.process import messages
+from engine.store.models import AuditEvent, CalibrationGroup, Instance, ReviewRecord
 from tests import factories as f
 from tests.workflows.calibration_steps import (
     CEO,

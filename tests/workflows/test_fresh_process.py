@@ -20,8 +20,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import db, demo, messages, spiff
-from engine.models import AuditEvent, Instance, ReviewRecord, Task
+from engine import demo
+from engine.bpmn import spiff
+from engine.process import messages
+from engine.store import db
+from engine.store.models import AuditEvent, Instance, ReviewRecord, Task
 from tests import factories as f
 from tests.conftest import _reset_process_state
 from tests.workflows import calibration_steps as cal

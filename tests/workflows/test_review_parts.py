@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.errors import FormInvalid
-from engine.models import ReviewRecord
+from engine.core.errors import FormInvalid
+from engine.store.models import ReviewRecord
 from tests import factories as f
 from tests.workflows.steps import EMPLOYEE, GOALS, LEAD, SETTINGS, act, deploy_shipped, open_names, open_task, ratings
 

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import audit, definitions, demo, runtime, spiff, views
-from engine.models import Instance, Task
+from engine import audit, demo
+from engine.bpmn import spiff
+from engine.process import definitions, runtime
+from engine.queries import views
+from engine.store.models import Instance, Task
 from forms.validation import check_schema
 from tests import factories as f
 

@@ -1,0 +1,1 @@
+"""Floor 1: errors, the clock and settings. Imports nothing else of Reviewflow, no SQLAlchemy, no SpiffWorkflow."""

@@ -1,0 +1,226 @@
+"""The org chart: import people from CSV (UTF-8, Chinese names common) and look them up."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.core.errors import InvalidInput, NotFound
+from engine.store.models import Person
+from engine.store.transaction import transactional
+
+COLUMNS = ("employee_no", "name", "email", "manager_email", "department", "title", "locale", "hr_partner_email")
+LOCALES = ("en", "zh-CN")
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+MAX_CSV_BYTES = 10 * 1024 * 1024
+MAX_FIELD_CHARS = 128 * 1024
+# The csv module raises a bare csv.Error past its own field limit (128 KiB by default) without saying where. Raise
+# that limit to the file limit (process-wide, only ever upwards) and refuse oversized fields ourselves, by row/column.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_BYTES))
+
+
+def normalize_email(value: str | None) -> str:
+    value = (value or "").strip().lower()
+    return value if _EMAIL.match(value) else ""
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "errors": self.errors}
+
+
+def _decode(data: bytes) -> str:
+    if len(data) > MAX_CSV_BYTES:
+        raise InvalidInput(f"The CSV file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"The CSV file is not UTF-8 (byte {exc.start}). Save it as 'CSV UTF-8' and upload it again."
+        ) from None
+
+
+@transactional
+def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
+    """Create or update people by email; rows with problems are reported and left out, the rest are saved."""
+    reader = csv.DictReader(io.StringIO(_decode(data)))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("name", "email") if c not in header]
+    if missing:
+        raise InvalidInput(f"The CSV header must contain {', '.join(missing)}; expected columns: {', '.join(COLUMNS)}.")
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise InvalidInput(f"Unknown column(s) {', '.join(unknown)}; expected columns: {', '.join(COLUMNS)}.")
+    result = ImportResult()
+    rows: dict[str, tuple[int, dict[str, str]]] = {}
+    for line, raw in enumerate(reader, start=2):
+        _refuse_huge_fields(line, raw, header)
+        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        email = normalize_email(row.get("email"))
+        problems = []
+        if not email:
+            problems.append(("email", "a valid email address is required"))
+        if not row.get("name"):
+            problems.append(("name", "a name is required"))
+        if row.get("locale") and row["locale"] not in LOCALES:
+            problems.append(("locale", f"use one of {', '.join(LOCALES)}"))
+        if email and email in rows:
+            problems.append(("email", f"this email is already on line {rows[email][0]}"))
+        for col in ("manager_email", "hr_partner_email"):
+            if row.get(col) and not normalize_email(row[col]):
+                problems.append((col, "not a valid email address"))
+        if email and normalize_email(row.get("manager_email")) == email:
+            problems.append(("manager_email", "a person cannot be their own manager"))
+        if problems:
+            result.errors.extend({"row": line, "field": f, "message": m} for f, m in problems)
+            continue
+        rows[email] = (line, row)
+
+    org = {p.email: p for p in session.scalars(select(Person))}
+    _drop_unresolvable(rows, org, set(header), result)
+    _save(session, rows, org, set(header), result)
+    audit.record(
+        session,
+        actor=actor,
+        action="people.imported",
+        payload={"created": result.created, "updated": result.updated, "errors": len(result.errors)},
+    )
+    return result
+
+
+def _refuse_huge_fields(line: int, raw: dict[Any, Any], header: list[str]) -> None:
+    """No org-chart field is anywhere near 128 KiB: one that is means a broken file (often an unclosed quote)."""
+    for key, value in raw.items():
+        values = value if isinstance(value, list) else [value]  # cells beyond the header come as a list
+        for i, cell in enumerate(values):
+            if cell is not None and len(cell) > MAX_FIELD_CHARS:
+                column = key.strip() if isinstance(key, str) else f"column {len(header) + i + 1} (beyond the header)"
+                message = (
+                    f"Row {line}, column {column}: the value is {len(cell):,} characters long; the limit is "
+                    f'{MAX_FIELD_CHARS:,}. Is a quote (") left open above it? Fix the file and upload it again.'
+                )
+                raise InvalidInput(message, errors=[{"row": line, "field": column, "message": message}])
+
+
+_FIELDS = {"employee_no": "employee_no", "department": "department", "title": "title", "locale": "locale"}
+_REFS = ("manager_email", "hr_partner_email")
+
+
+def _drop_unresolvable(
+    rows: dict[str, tuple[int, dict[str, str]]], org: dict[str, Person], columns: set[str], result: ImportResult
+) -> None:
+    """Leave out rows naming someone who is neither in the file nor imported, and rows that would close a
+    management loop — repeatedly, since leaving out one row can strand the rows that point at it."""
+    by_id = {p.id: p.email for p in org.values()}
+    current = {p.email: by_id.get(p.manager_id) if p.manager_id else None for p in org.values()}
+
+    def manager_of(email: str) -> str | None:
+        if email in rows and "manager_email" in columns:
+            return normalize_email(rows[email][1].get("manager_email")) or None
+        return current.get(email)
+
+    def refuse(email: str, field: str, message: str) -> None:
+        line, _ = rows.pop(email)
+        result.errors.append({"row": line, "field": field, "message": message})
+
+    changed = True
+    while changed:
+        changed = False
+        for email, (_line, row) in list(rows.items()):
+            for col in _REFS:
+                ref = normalize_email(row.get(col))
+                if col in columns and ref and ref not in rows and ref not in org:
+                    refuse(email, col, f"{ref} is neither in this file nor imported")
+                    changed = True
+                    break
+        for email in reversed(list(rows)):  # the later row is the one that closes a loop
+            seen, boss = {email}, manager_of(email)
+            while boss and boss not in seen:
+                seen.add(boss)
+                boss = manager_of(boss)
+            if boss == email:
+                refuse(email, "manager_email", f"{manager_of(email)} reports (directly or not) to {email}: a loop")
+                changed = True
+                break
+
+
+def _save(
+    session: Session,
+    rows: dict[str, tuple[int, dict[str, str]]],
+    org: dict[str, Person],
+    columns: set[str],
+    result: ImportResult,
+) -> None:
+    """Create or update the remaining rows; a column absent from the file leaves that field as it was."""
+    before: dict[str, tuple] = {}
+    for email, (_line, row) in rows.items():
+        person = org.get(email)
+        values: dict[str, str | None] = {"name": row["name"]}
+        values.update({field: row.get(col) or None for col, field in _FIELDS.items() if col in columns})
+        if "locale" in values:
+            values["locale"] = values["locale"] or "en"
+        if person is None:
+            person = Person(email=email, active=True, employee=True, **values)
+            session.add(person)
+            org[email] = person
+            result.created += 1
+            continue
+        before[email] = _snapshot(person)
+        for key, value in values.items():
+            setattr(person, key, value)
+        person.employee = True
+    session.flush()
+    for email, (_line, row) in rows.items():
+        person = org[email]
+        if "manager_email" in columns:
+            manager = org.get(normalize_email(row.get("manager_email")))
+            person.manager_id = manager.id if manager else None
+        if "hr_partner_email" in columns:
+            partner = org.get(normalize_email(row.get("hr_partner_email")))
+            person.hr_partner_id = partner.id if partner else None
+        if email in before:
+            changed = before[email] != _snapshot(person)
+            result.updated += int(changed)
+            result.unchanged += int(not changed)
+    session.flush()
+
+
+def _snapshot(person: Person) -> tuple:
+    return (
+        person.name,
+        person.employee_no,
+        person.department,
+        person.title,
+        person.locale,
+        person.employee,
+        person.manager_id,
+        person.hr_partner_id,
+    )
+
+
+def get_person(session: Session, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"No person with id {person_id}.")
+    return person
+
+
+def by_email(session: Session, email: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.email == normalize_email(email)))
+
+
+def person_ref(person: Person | None) -> dict[str, str] | None:
+    return {"email": person.email, "name": person.name} if person is not None else None

@@ -1,0 +1,396 @@
+"""The core transaction: start an instance, complete a task, save a draft — each change one transaction that
+locks the instance, acts through SpiffWorkflow, saves state with a version bump, projects the inbox, timers and
+outbox, and appends an audit event for the action and for every task state transition."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.audit.log import Event
+from engine.bpmn import spiff
+from engine.calibration import view as calibration_view
+from engine.core import clock
+from engine.core.errors import (
+    Conflict,
+    CycleSettingsBroken,
+    Forbidden,
+    FormInvalid,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    WorkflowFailed,
+)
+from engine.core.settings import get_settings
+from engine.jobs import incidents
+from engine.notify import outbox
+from engine.org.accounts import roles_of
+from engine.process import definitions, form_rules, lanes
+from engine.review import anonymity, feedback, records, reminders
+from engine.store.models import Cycle, Definition, Instance, Person, Task, TaskAssignee, Timer
+from engine.store.transaction import lock_instance, transact
+from forms.instructions import render_checked as render_instructions
+from forms.validation import EMPTY_FORM, bad_text, field_error, validate
+
+SETTINGS_CHECK_JOB = "check_cycle_settings"  # review/cycle_edit.py: resolving the incident re-checks the settings
+READERS = anonymity.READER_ROLES  # may read every task and instance (rater identities: engine/review/anonymity.py)
+
+
+def check_answer(data: Any, *, what: str = "answer") -> None:
+    """Refuse a draft or answer that cannot be stored (lone surrogates: 422 naming the field) or is too big (413;
+    UTF-8 bytes of its JSON, so Chinese text counts as stored, not as escaped)."""
+    broken = bad_text(data)
+    if broken:
+        raise FormInvalid(f"{len(broken)} field(s) contain text that cannot be saved.", errors=broken)
+    limit = get_settings().form_max_bytes
+    size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    if size > limit:
+        kb, mine = limit // 1024, (size + 1023) // 1024
+        zh = {"draft": "草稿", "answer": "提交的内容"}[what]
+        en = f"This {what} is {mine} KB; a form may hold at most {kb} KB. Please shorten the longest texts."
+        cn = f"此{zh}大小为 {mine} KB，表单最多可容纳 {kb} KB，请缩短最长的文字。"
+        raise TooLarge(f"{en} / {cn}", errors=[field_error("", en, cn, "too_large")])
+
+
+def subject_data(person: Person) -> dict[str, Any]:
+    return {
+        "email": person.email,
+        "name": person.name,
+        "employee_no": person.employee_no,
+        "department": person.department,
+        "title": person.title,
+        "locale": person.locale,
+    }
+
+
+def start_instance(
+    session: Session, *, cycle: Cycle, subject: Person, actor: str, audit_batch: list[Event] | None = None
+) -> Instance:
+    """Create and advance the instance of `cycle` for `subject` (in the caller's transaction). Idempotent.
+
+    With `audit_batch` the audit events are added to that list for the caller to append once (a bulk launch
+    appends a whole chunk under one hold of the chain's lock) instead of being appended here."""
+    existing = session.scalar(select(Instance).where(Instance.cycle_id == cycle.id, Instance.subject_id == subject.id))
+    if existing is not None:
+        return existing
+    definition = session.get(Definition, cycle.definition_id)
+    assert definition is not None
+    lane_map = lanes.freeze(session, subject, cycle.settings or {})
+    problems = lanes.problems_for(lane_map, definition.lanes)
+    if problems:
+        raise InvalidInput(f"{subject.email}: " + "; ".join(problems))
+    data = {
+        "subject": subject_data(subject),
+        "manager": subject_data(subject.manager) if subject.manager else None,
+        "cycle": {"id": cycle.id, "name": cycle.name},
+        "settings": cycle.settings or {},
+        "direct_reports": lane_map.get(lanes.DIRECT, []),
+        "final_score": None,  # set by the engine after the manager review (records.py)
+        "final_overall": None,  # the manager's overall rating, or the one HR set on appeal
+    }
+    started = {"subject": subject.email, "definition": {"key": definition.key, "version": definition.version}}
+    return start_process(
+        session,
+        cycle=cycle,
+        definition=definition,
+        data=data,
+        lane_map=lane_map,
+        subject=subject,
+        actor=actor,
+        started=started,
+        audit_batch=audit_batch,
+    )
+
+
+def start_process(
+    session: Session,
+    *,
+    cycle: Cycle,
+    definition: Definition,
+    data: dict[str, Any],
+    lane_map: dict[str, list[str]],
+    actor: str,
+    started: dict[str, Any],
+    subject: Person | None = None,
+    kind: str = "review",
+    audit_batch: list[Event] | None = None,
+) -> Instance:
+    """Create an instance of `definition` in `cycle` with start data and frozen lanes, advance it to its first
+    waits and project it (in the caller's transaction): a person's review, or a cycle-level process."""
+    wf = spiff.new_workflow(definition.id, definitions.spec_of(session, definition), data)
+    spiff.run_engine(wf)
+    instance = Instance(
+        cycle_id=cycle.id,
+        subject_id=subject.id if subject else None,
+        kind=kind,
+        definition_id=definition.id,
+        lanes=lane_map,
+        state=spiff.dump(wf),
+    )
+    session.add(instance)
+    session.flush()
+    refs = {"cycle_id": cycle.id, "instance_id": instance.id}
+    events = [Event("instance.started", started, **refs)]
+    events += transition_events(instance, {}, spiff.snapshot(wf))
+    projected = project(session, instance, wf)
+    if audit_batch is not None:
+        audit_batch.extend(events + projected)
+    else:
+        audit.append(session, actor=actor, events=events + projected)
+    return instance
+
+
+def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -> list[Task]:
+    """Complete a task as `actor` with form data; returns the instance's open tasks afterwards."""
+
+    def work() -> list[Task]:
+        task = _task_for_action(session, task_id, actor)
+        instance = lock_instance(session, task.instance_id)
+        session.refresh(task)
+        if task.status != "open":
+            raise Conflict(f"This task is already {task.status}; nothing was changed.")
+        check_answer(data)
+        schema = definitions.form_schema(session, instance.definition_id, task.form) or EMPTY_FORM
+        definitions.spec_of(session, instance.definition_id)
+        wf = spiff.load(instance.state)
+        task_data = spiff.task_data(wf, task.spiff_id)
+        errors = validate(schema, data) or form_rules.check(session, schema, data, task_data)
+        if errors:
+            raise FormInvalid(
+                f"{len(errors)} field(s) need attention before this form can be submitted.", errors=errors
+            )
+        before = spiff.snapshot(wf)
+        spiff.complete(wf, task.spiff_id, data)
+        computed = records.project(
+            session,
+            instance=instance,
+            task=task,
+            schema=schema,
+            data=data,
+            task_data={**task_data, **data},
+            collections=definitions.confidential(session, instance.definition_id),
+            actor=actor.email,
+        )
+        if computed:
+            spiff.inject(wf, computed)
+        for name, payload in spiff.thrown_messages(wf):
+            route_thrown(session, instance, name, payload, actor.email)
+        task.status, task.submitted, task.draft = "completed", data, None
+        task.completed_by_id, task.completed_at = actor.id, clock.now()
+        instance.state = spiff.dump(wf)
+        if not anonymity.perspective(task):  # the last-change time must not tell when a rater answered
+            instance.updated_at = clock.now()
+        refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
+        events = [
+            Event("task.completed", {"name": task.name, "title": task.title, "data": data}, task_id=task.id, **refs)
+        ]
+        events += transition_events(instance, before, spiff.snapshot(wf))
+        projected = project(session, instance, wf)
+        audit.append(session, actor=actor.email, events=events + projected)
+        session.flush()
+        return list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
+
+    try:
+        return transact(session, work)
+    except (WorkflowFailed, CycleSettingsBroken) as exc:
+        _keep_as_draft(session, task_id, actor, data, exc)
+        raise
+
+
+def _keep_as_draft(
+    session: Session, task_id: int, actor: Person, data: Any, exc: WorkflowFailed | CycleSettingsBroken
+) -> None:
+    """The step after the form failed: keep the person's answers as a draft and record the failure (broken cycle
+    settings also open an incident for HR, one per cycle until resolved)."""
+
+    def work() -> None:
+        task = session.get(Task, task_id)
+        if task is None or task.status != "open":
+            return
+        task.draft = data if isinstance(data, dict) else task.draft
+        instance = session.get(Instance, task.instance_id)
+        audit.record(
+            session,
+            actor=actor.email,
+            action="workflow.failed",
+            task_id=task.id,
+            instance_id=task.instance_id,
+            cycle_id=instance.cycle_id if instance else None,
+            payload={"name": task.name, "detail": exc.detail, "errors": exc.errors},
+        )
+        if isinstance(exc, CycleSettingsBroken) and instance is not None and instance.cycle_id is not None:
+            incidents.open_once(
+                session,
+                job=SETTINGS_CHECK_JOB,
+                args={"cycle_id": instance.cycle_id},
+                error=f"instance {instance.id}, task '{task.name}': {exc.detail}",
+                actor=actor.email,
+            )
+        else:
+            element = next((e.get("element") for e in exc.errors if e.get("element")), None)
+            incidents.record(
+                session,
+                job="complete_task",
+                args={"instance_id": task.instance_id, "task_id": task.id, "task": task.name, "element": element},
+                error=exc.detail,
+                actor=actor.email,
+            )
+
+    transact(session, work)
+    exc.detail += " Your answers were kept as a draft, and HR can see what went wrong."
+    if isinstance(exc, CycleSettingsBroken) and exc.detail_zh:
+        exc.detail += f" / {exc.detail_zh}您的回答已保存为草稿，HR 可以看到出错原因。"
+
+
+def save_draft(session: Session, *, task_id: int, actor: Person, data: Any) -> Task:
+    if not isinstance(data, dict):
+        raise FormInvalid("A draft must be a JSON object.", errors=[{"path": "", "message": "Expected an object."}])
+    check_answer(data, what="draft")
+
+    def work() -> Task:
+        task = _task_for_action(session, task_id, actor)
+        lock_instance(session, task.instance_id)
+        session.refresh(task)
+        if task.status != "open":
+            raise Conflict(f"This task is already {task.status}; the draft was not saved.")
+        task.draft = data
+        audit.record(
+            session,
+            actor=actor.email,
+            action="task.draft_saved",
+            task_id=task.id,
+            instance_id=task.instance_id,
+            payload={"name": task.name, "fields": sorted(data)},
+        )
+        return task
+
+    return transact(session, work)
+
+
+def _task_for_action(session: Session, task_id: int, actor: Person) -> Task:
+    task = session.get(Task, task_id, populate_existing=True)
+    if task is None or not can_read_task(actor, task):
+        raise NotFound(f"No task with id {task_id} for you.")
+    if actor.id not in {a.person_id for a in task.assignees}:
+        if roles_of(actor) & READERS:
+            raise Forbidden("Only the person this task is assigned to can complete it.")
+        raise NotFound(f"No task with id {task_id} for you.")
+    return task
+
+
+def can_read_task(actor: Person, task: Task) -> bool:
+    return bool(roles_of(actor) & READERS) or actor.id in {a.person_id for a in task.assignees}
+
+
+def route_thrown(session: Session, instance: Instance, name: str, payload: dict[str, Any], actor: str) -> None:
+    """A message the diagram threw and nothing in it caught goes to the part of the engine that owns it."""
+    if name == "calibrated" and instance.kind == "calibration":
+        from engine import calibration
+
+        calibration.on_calibrated(session, instance=instance, payload=payload, actor=actor)
+        return
+    raise WorkflowFailed(f"The diagram sent the message '{name}', but nothing in Reviewflow receives it.")
+
+
+def transition_events(instance: Instance, before: dict, after: dict) -> list[Event]:
+    return [
+        Event("task.state", change, cycle_id=instance.cycle_id, instance_id=instance.id)
+        for change in spiff.transitions(before, after)
+    ]
+
+
+def _instructions(session: Session, instance: Instance, rt: spiff.ReadyTask, data: dict[str, Any]) -> str | None:
+    """The task's rendered instructions; a template the sandbox stopped is shown unrendered and becomes an incident
+    naming the element (the step itself goes on: instructions are not worth holding a review for)."""
+    rendered = render_instructions(rt.instructions, data)
+    if rendered.stopped:
+        incidents.record(
+            session,
+            job="instructions",
+            args={"instance_id": instance.id, "element": rt.name},
+            error=f"The instructions of '{rt.name}' were stopped and are shown unrendered: {rendered.problem}",
+            actor="system:sandbox",
+        )
+    return rendered.text
+
+
+def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
+    """Bring the inbox, timer and outbox rows of `instance` in line with the workflow; return the audit events."""
+    refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
+    ready = {rt.spiff_id: rt for rt in spiff.ready_tasks(wf)}
+    open_rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
+    events: list[Event] = []
+    for row in open_rows:
+        if row.spiff_id not in ready:
+            row.status = "cancelled"
+            events.append(Event("task.cancelled", {"name": row.name}, task_id=row.id, **refs))
+    known = {row.spiff_id for row in open_rows}
+    for sid, rt in ready.items():
+        if sid in known:
+            continue
+        emails = lanes.assignees_for(rt.lane, instance.lanes or {}, rt.data, rt.item)
+        people = list(session.scalars(select(Person).where(Person.email.in_(emails), Person.active))) if emails else []
+        fallback = not people
+        if fallback:
+            people = anonymity.stand_ins(session, instance=instance, lane=rt.lane, task_name=rt.name)
+        schema = definitions.form_file(session, instance.definition_id, rt.form) or EMPTY_FORM
+        fields = (schema.get("properties") or {}).keys()
+        secret = definitions.confidential(session, instance.definition_id)
+        hidden = set(secret) | definitions.private_fields(session, instance.definition_id)
+        visible = {k: v for k, v in rt.data.items() if k not in hidden}
+        wanted = schema.get("x-context") or []
+        computed: dict[str, Any] = (
+            {"feedback_summary": feedback.summary(rt.data, secret)} if "feedback_summary" in wanted else {}
+        )
+        if "calibration_view" in wanted:
+            computed["calibration_view"] = calibration_view.for_instance(session, instance, rt.data)
+        task = Task(
+            instance_id=instance.id,
+            spiff_id=sid,
+            name=rt.name,
+            title=rt.title,
+            lane=rt.lane,
+            instructions=_instructions(session, instance, rt, visible),
+            form=rt.form,
+            ui_form=rt.ui_form,
+            status="open",
+            due_at=reminders.due_at(rt.data.get("settings"), name=rt.name, lane=rt.lane, opened=clock.now()),
+            prefill={k: visible[k] for k in fields if k in visible},
+            context=form_rules.context(schema, rt.data, hidden, computed),
+        )
+        session.add(task)
+        session.flush()
+        for person in people:
+            session.add(TaskAssignee(task_id=task.id, person_id=person.id))
+            outbox.add(
+                session,
+                kind="task.assigned",
+                dedupe_key=f"task:{task.id}:assigned:{person.id}",
+                payload={"task_id": task.id, "person_id": person.id},
+            )
+        events.append(
+            Event(
+                "task.created",
+                {
+                    "name": rt.name,
+                    "lane": rt.lane,
+                    "assignees": [p.email for p in people],
+                    "unassigned_fallback_to_hr": fallback,
+                },
+                task_id=task.id,
+                **refs,
+            )
+        )
+    session.execute(delete(Timer).where(Timer.instance_id == instance.id))
+    for sid, element, due in spiff.waiting_timers(wf):
+        session.add(Timer(instance_id=instance.id, spiff_id=sid, name=element, run_at=due))
+    if spiff.is_completed(wf):
+        instance.status = "completed"
+    else:
+        instance.status = "running" if ready else "waiting"
+    session.flush()
+    return events

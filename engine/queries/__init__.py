@@ -1,0 +1,1 @@
+"""Read models for the inbox, task and instance views (views) and the lists HR browses (browse)."""
