@@ -12,6 +12,7 @@ from api import errors, web
 from api.limits import BodySizeLimit
 from api.routes import auth, calibration, cycles, definitions, incidents, instances, people, reports, tasks
 from api.security import SecurityHeaders
+from engine import bootstrap
 from engine.core.settings import get_settings
 
 
@@ -23,6 +24,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    bootstrap.start()
     app = FastAPI(
         lifespan=_lifespan,
         title="Reviewflow",

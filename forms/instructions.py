@@ -18,6 +18,9 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from engine.bpmn import sandbox, sandbox_worker
+from engine.core.settings import get_settings
+
 log = logging.getLogger(__name__)
 
 # `{{ name }}`, `{{ a.b }}`, `{{ a["b"] }}` and plain text: rendering costs no more than the text and the values
@@ -30,9 +33,7 @@ class _CappedEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        from engine.bpmn.sandbox import _op
-
-        return _op(operator, left, right)
+        return sandbox.capped_op(operator, left, right)
 
 
 def make_environment() -> ImmutableSandboxedEnvironment:
@@ -59,11 +60,7 @@ def render_checked(template: str | None, data: dict[str, Any], *, budget: float 
     """The instructions with `{{ ... }}` filled from task data; the raw text and the reason when they cannot be."""
     if not template or "{" not in template:
         return Rendered(template)
-    from engine.bpmn import sandbox, sandbox_worker
-
     if budget is None:
-        from engine.core.settings import get_settings
-
         budget = get_settings().script_time_budget_s
     try:
         if _PLAIN.fullmatch(template):

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from engine import jobs
+from engine import bootstrap, jobs
 from engine.core import clock
 from engine.core.settings import get_settings
 from engine.process import definitions
@@ -26,6 +26,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    bootstrap.start()  # the same composition root as the API app and the CLI: every job and hook registered
     config.addinivalue_line("markers", "both_dbs: run the test on SQLite and on PostgreSQL")
     config.addinivalue_line("markers", "pg_only: run the test on PostgreSQL only (e.g. several worker processes)")
 

@@ -20,6 +20,7 @@ from rich.markup import escape
 from sqlalchemy.engine import make_url
 from typer.core import TyperGroup
 
+from engine import bootstrap
 from engine.core.errors import ReviewflowError
 from engine.core.settings import get_settings
 from engine.store import db
@@ -103,6 +104,7 @@ class CliGroup(TyperGroup):
     """The root command: whatever a command raises ends here as one line (see the module docstring)."""
 
     def invoke(self, ctx: Any) -> Any:  # Any: typer's vendored click Context is private
+        bootstrap.start()
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.TyperException, typer.Abort, EOFError):

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 
 from api.cli.errors import CliGroup, err, require_initialised
 from api.cli.errors import fail_line as _fail_line
-from engine import audit, jobs
+from engine import audit, calibration, jobs
+from engine import demo as demo_seed
 from engine.bpmn import sandbox_worker
 from engine.core.errors import ReviewflowError
 from engine.core.settings import get_settings
 from engine.org import accounts, people, signin, tokens
-from engine.process import definitions
-from engine.review import cycle_edit, cycles
+from engine.process import definitions, instance_check, timers
+from engine.review import cycle_edit, cycles, launch_progress, release
+from engine.review.cycles import get_cycle
 from engine.store import db, schema, secret_key
+from engine.store.models import Account, Person
 
 app = typer.Typer(
     cls=CliGroup,
@@ -197,7 +202,6 @@ def token_revoke(token_id: int) -> None:
 
 
 def _actor_for(s, email: str | None):  # type: ignore[no-untyped-def]
-    from engine.store.models import Account, Person
 
     if email:
         person = people.by_email(s, email)
@@ -328,7 +332,6 @@ def cycle_launch(
     wait: Annotated[bool, typer.Option(help="show progress until the launch is done")] = True,
 ) -> None:
     """Launch a cycle: one instance per participant, in chunks on the workers (in-process without a broker)."""
-    from engine.review import launch_progress
 
     mode = jobs.default_mode("thread")
     with _session() as s:
@@ -341,10 +344,9 @@ def cycle_launch(
 @cycle_app.command("release")
 def cycle_release(cycle_id: int, as_: Annotated[str | None, typer.Option("--as")] = None) -> None:
     """Release results: reviews waiting for them move on to acknowledgement."""
-    from engine.process import messages
 
     with _session() as s:
-        result = messages.release_results(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
+        result = release.release_results(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
     out.print(
         f"released {result['released']}, not waiting for release {result['not_waiting']}, "
         f"failed {len(result['failed'])}"
@@ -390,9 +392,6 @@ def audit_verify() -> None:
 
 def _check_instances(sample: int | None, *, quiet: bool) -> int:
     """Run the instance check with a progress bar; print each problem on one line; return how many there were."""
-    from rich.progress import Progress
-
-    from engine.process import instance_check
 
     with _session() as s, Progress(console=err, transient=True, disable=quiet) as bar:
         job = bar.add_task("Loading unfinished instances", total=None)
@@ -430,7 +429,6 @@ def _serve(host: str, port: int, *, demo: bool) -> None:
     import uvicorn
 
     from api.app import create_app
-    from engine.process import timers
 
     key_file = secret_key.check_for_serving(demo=demo)
     if key_file is not None and not get_settings().database_url.startswith("sqlite"):
@@ -483,7 +481,6 @@ def beat() -> None:
 
 
 def _beat_file() -> str:
-    import tempfile
 
     return str(Path(tempfile.gettempdir()) / f"reviewflow-beat-{get_settings().queue}")
 
@@ -491,7 +488,6 @@ def _beat_file() -> str:
 @app.command()
 def tick() -> None:
     """Queue whatever is due now (timers, reminders, unsent mail, stalled launch chunks) once, and exit."""
-    from engine.process import timers
 
     if jobs.default_mode("inline") == "thread":
         jobs.set_mode("inline")
@@ -507,7 +503,6 @@ def demo(
     no_serve: Annotated[bool, typer.Option(help="seed only, do not serve")] = False,
 ) -> None:
     """Init + sample org + shipped workflows + a launched cycle, then serve."""
-    from engine import demo as demo_seed
 
     schema.upgrade()
     jobs.set_mode("inline")
@@ -547,7 +542,6 @@ def calibration_create(
     as_: Annotated[str | None, typer.Option("--as")] = None,
 ) -> None:
     """Create a calibration group; it opens by itself once every member's manager review is in."""
-    from engine import calibration
 
     selector = _selector(department, subtree, people)
     with _session() as s:
@@ -566,8 +560,6 @@ def calibration_create(
 @calibration_app.command("list")
 def calibration_list(cycle_id: int) -> None:
     """The cycle's calibration groups, and who is in none."""
-    from engine import calibration
-    from engine.review.cycles import get_cycle
 
     with _session() as s:
         groups = calibration.groups_of(s, cycle_id)
@@ -583,7 +575,6 @@ def calibration_list(cycle_id: int) -> None:
 @calibration_app.command("open")
 def calibration_open(group_id: int, as_: Annotated[str | None, typer.Option("--as")] = None) -> None:
     """Open a session now, before every manager review is in."""
-    from engine import calibration
 
     with _session() as s:
         group = calibration.open_group(s, actor=_actor_for(s, as_), group_id=group_id)

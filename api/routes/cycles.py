@@ -10,9 +10,9 @@ from sqlalchemy import select
 from api.deps import HRPerson, Id, ScopedReader, SessionDep
 from api.schemas import CycleOut, CycleSettingsOut
 from engine.org import scope
-from engine.process import messages
 from engine.review import cycle_edit, cycles
 from engine.review import launch as bulk_launch
+from engine.review import release as releasing
 from engine.store.models import Cycle
 
 router = APIRouter(prefix="/api/cycles", tags=["cycles"])
@@ -97,4 +97,4 @@ def launch(cycle_id: Id, session: SessionDep, actor: HRPerson) -> JSONResponse:
 @router.post("/{cycle_id}/release")
 def release(cycle_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Release results: every review waiting for them moves on to the employee's acknowledgement."""
-    return messages.release_results(session, actor=actor, cycle_id=cycle_id)
+    return releasing.release_results(session, actor=actor, cycle_id=cycle_id)

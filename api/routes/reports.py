@@ -19,8 +19,7 @@ from engine import reports
 from engine.core.errors import NotFound
 from engine.org import scope
 from engine.reports import calibration_deltas as calibration_report
-from engine.reports import nine_box
-from engine.review import guidance
+from engine.reports import guidance, nine_box
 
 router = APIRouter(prefix="/api/cycles", tags=["reports"])
 

@@ -36,6 +36,8 @@ from RestrictedPython.Guards import (
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
+from engine.bpmn import sandbox_worker
+from engine.bpmn.stops import ScriptLimit, ScriptRefused, ScriptStopped, ScriptTimeout  # noqa: F401
 from engine.core import clock
 
 FILENAME = "<reviewflow-script>"
@@ -45,20 +47,7 @@ SEQUENCE_CAP = 10_000_000  # items (or characters) a `*` or `+` may produce
 INT_BITS_CAP = 100_000  # bits of an integer `**`, `pow`, `*` or `<<` may produce (about 30,000 digits)
 
 
-class ScriptStopped(Exception):
-    """The sandbox stopped the code: over its time budget, or over a size or memory limit."""
-
-
-class ScriptTimeout(ScriptStopped):
-    pass
-
-
-class ScriptLimit(ScriptStopped):
-    """A result larger than the sandbox allows (a huge range, power, repetition, or memory)."""
-
-
-class ScriptRefused(Exception):
-    """Code that RestrictedPython will not compile (e.g. underscore attribute access)."""
+# the ways the sandbox stops code (engine/bpmn/stops.py), named here too: `sandbox.ScriptTimeout` etc.
 
 
 def _too_big(what: str) -> ScriptLimit:
@@ -91,7 +80,7 @@ def _repeat_len(seq: Any, times: Any) -> int:
     return 0
 
 
-def _op(op: str, a: Any, b: Any) -> Any:
+def capped_op(op: str, a: Any, b: Any) -> Any:
     """`a <op> b` for the operators that can build huge values from small inputs."""
     if op == "**":
         return _pow(a, b)
@@ -168,7 +157,7 @@ _INPLACE = {
 
 def _inplacevar(op: str, x: Any, y: Any) -> Any:
     if op in ("+=", "*="):
-        _op(op[0], x, y)  # the same caps as `x + y` / `x * y` (raises before anything large is built)
+        capped_op(op[0], x, y)  # the same caps as `x + y` / `x * y` (raises before anything large is built)
     fn = _INPLACE.get(op)
     if fn is None:
         raise TypeError(f"operator {op} is not allowed in scripts")
@@ -191,7 +180,7 @@ def base_globals() -> dict[str, Any]:
         "_unpack_sequence_": guarded_unpack_sequence,
         "_write_": full_write_guard,
         "_inplacevar_": _inplacevar,
-        "_op_": _op,
+        "_op_": capped_op,
         "_apply_": _apply,
         "_print_": PrintCollector,
     }
@@ -313,8 +302,6 @@ def run_exec(source: str, g: dict[str, Any], *, budget: float = DEFAULT_BUDGET_S
 
     Scripts always run in a worker process; the variables the script names are sent, and the ones it set, changed
     or deleted come back into `g`."""
-    from engine.bpmn import sandbox_worker
-
     _compile(source, "exec")  # refuse uncompilable code here, with the same error as before
     sent = _data_for(source, "exec", g)
     result = sandbox_worker.run("exec", source=source, data=sent, budget=budget)
@@ -329,8 +316,6 @@ def run_eval(source: str, g: dict[str, Any], *, budget: float = DEFAULT_BUDGET_S
     code = _compile(source, "eval")
     if bounded(source):
         return _with_budget(code, g, budget)
-    from engine.bpmn import sandbox_worker
-
     return sandbox_worker.run("eval", source=source, data=_data_for(source, "eval", g), budget=budget)
 
 

@@ -20,13 +20,18 @@ import logging
 import os
 import pickle
 import queue
-import resource
 import socket
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
+
+from jinja2 import TemplateError
+
+from engine.bpmn import stops
+from engine.core import clock
+from engine.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -65,99 +70,6 @@ def _plain_loads(data: bytes) -> Any:
     return _PlainData(io.BytesIO(data)).load()
 
 
-# ---------------------------------------------------------------------------------------------- the worker side
-
-
-def _limit_memory(memory_mb: int) -> None:
-    if memory_mb > 0:
-        limit = memory_mb * 1024 * 1024
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard if hard != resource.RLIM_INFINITY else limit))
-
-
-def _arm_cpu(budget: float) -> None:
-    """Let this call use at most its budget (plus slack) of CPU; past it the kernel ends the worker (SIGXCPU)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    soft = int(usage.ru_utime + usage.ru_stime + budget) + 2
-    if hard != resource.RLIM_INFINITY:
-        soft = min(soft, hard)
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-
-
-def _handle(kind: str, request: dict[str, Any]) -> Any:
-    from engine.bpmn import sandbox
-    from engine.core import clock
-
-    clock.set_now(request.get("now"))
-    if kind == "jinja":
-        return _render(request["source"], request["data"])
-    g = sandbox.base_globals()
-    g.update(request["data"])
-    if kind == "eval":
-        return sandbox.run_here(request["source"], g, mode="eval", budget=request["budget"])
-    sandbox.run_here(request["source"], g, mode="exec", budget=request["budget"])
-    return {
-        k: v
-        for k, v in g.items()
-        if not k.startswith("_") and not callable(v)  # the guards and helpers are callables or `_`-names
-    }
-
-
-def _render(source: str, data: dict[str, Any]) -> str:
-    from forms.instructions import compiled
-
-    out: list[str] = []
-    size = 0
-    for piece in compiled(source).generate(**data):
-        size += len(piece)
-        if size > TEMPLATE_OUTPUT_CAP:
-            from engine.bpmn.sandbox import ScriptLimit
-
-            raise ScriptLimit(f"the instructions grew past {TEMPLATE_OUTPUT_CAP:,} characters and were stopped")
-        out.append(piece)
-    return "".join(out)
-
-
-def _error_reply(exc: BaseException) -> tuple[Any, ...]:
-    name = type(exc).__name__
-    if isinstance(exc, MemoryError):
-        return ("error", "ScriptLimit", ["the code needed more memory than the sandbox allows and was stopped"])
-    module = type(exc).__module__
-    if module.startswith("jinja2"):
-        return ("error", "TemplateError", [f"{name}: {exc}"])
-    args = [a if isinstance(a, str | int | float) else str(a) for a in exc.args] or [str(exc)]
-    return ("error", name, args)
-
-
-def serve(conn: Connection, memory_mb: int) -> None:
-    """The worker's loop: one request at a time until the server closes the pipe."""
-    _limit_memory(memory_mb)
-    import engine.bpmn.sandbox  # noqa: F401 - imported before saying ready, so no call pays for it within its budget
-    import forms.instructions  # noqa: F401
-
-    conn.send_bytes(b"ready")
-    while True:
-        try:
-            raw = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        kind, request = pickle.loads(raw)
-        _arm_cpu(request["budget"])
-        try:
-            result = _handle(kind, request)
-        except (KeyboardInterrupt, SystemExit):
-            return
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the server as an answer
-            payload = pickle.dumps(_error_reply(exc))
-        else:
-            try:
-                payload = pickle.dumps(("ok", result), protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # noqa: BLE001 - a generator, a function, ...
-                payload = pickle.dumps(("error", "TypeError", [f"a {type(result).__name__} cannot leave the sandbox"]))
-        conn.send_bytes(payload)
-
-
 # ---------------------------------------------------------------------------------------------- the server side
 
 
@@ -166,7 +78,7 @@ class _Worker:
         ours, theirs = socket.socketpair()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "engine.bpmn.sandbox_worker", str(theirs.fileno()), str(memory_mb)],
+                [sys.executable, "-m", "engine.bpmn.sandbox_child", str(theirs.fileno()), str(memory_mb)],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
@@ -270,13 +182,9 @@ def _unwrap(reply: Any) -> Any:
     if reply[0] == "ok":
         return reply[1]
     _status, name, args = reply
-    from engine.bpmn import sandbox
-
     if name in ("ScriptTimeout", "ScriptLimit", "ScriptRefused", "ScriptStopped"):
-        raise getattr(sandbox, name)(*args)
+        raise getattr(stops, name)(*args)
     if name == "TemplateError":
-        from jinja2 import TemplateError
-
         raise TemplateError(*args)
     if name in _ERRORS:
         raise _ERRORS[name](*args)
@@ -293,8 +201,6 @@ def pool() -> Pool:
     if _pool is None or _pool.pid != os.getpid():
         with _pool_lock:
             if _pool is None or _pool.pid != os.getpid():
-                from engine.core.settings import get_settings
-
                 s = get_settings()
                 _pool = Pool(s.sandbox_workers, s.sandbox_memory_mb)
     return _pool
@@ -316,8 +222,6 @@ def warm() -> None:
 
 def run(kind: str, *, source: str, data: dict[str, Any], budget: float) -> Any:
     """Run `source` ("eval", "exec" or "jinja") on `data` in a worker; raise what the code raised, or ScriptStopped."""
-    from engine.core import clock
-
     request = {"source": source, "data": data, "budget": budget, "now": clock.now()}
     try:
         return pool().call(kind, request, budget=budget)
@@ -325,5 +229,3 @@ def run(kind: str, *, source: str, data: dict[str, Any], budget: float) -> Any:
         raise TypeError(f"the data given to the code cannot be sent to the sandbox: {exc}") from None
 
 
-if __name__ == "__main__":  # started by `_Worker`: python -m engine.sandbox_worker FD MEMORY_MB
-    serve(Connection(int(sys.argv[1])), int(sys.argv[2]))

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -30,6 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.bpmn import bpmn_check, dmn_check, sandbox
 from engine.core import clock
 from engine.core.errors import Conflict, DefinitionInvalid, WorkflowFailed
+from engine.core.settings import get_settings
 
 # ---------------------------------------------------------------------------------------------- scripts
 
@@ -46,8 +48,6 @@ class RestrictedEnvironment(TaskDataEnvironment):
         """Seconds each script or expression may run (`REVIEWFLOW_SCRIPT_TIME_BUDGET_S` unless set here)."""
         if self._budget is not None:
             return self._budget
-        from engine.core.settings import get_settings
-
         return get_settings().script_time_budget_s
 
     @budget.setter
@@ -85,18 +85,26 @@ def set_script_budget(seconds: float | None) -> None:
 
 # ---------------------------------------------------------------------------------------------- spec cache
 
-_SPECS: dict[int, tuple[Any, dict[str, Any]]] = {}
+class Spec(NamedTuple):
+    """A parsed definition version: its top-level process spec and the specs of the processes it calls."""
+
+    spec: Any
+    subprocess_specs: dict[str, Any]
+
+
+_SPECS: dict[str, Spec] = {}  # parsed specs by the definition's digest (a definition version never changes)
 _SPECS_LOCK = threading.Lock()
+_LOADING: ContextVar[Spec | None] = ContextVar("reviewflow_loading_spec", default=None)
 
 
-def cached_spec(definition_id: int, load_files: Callable[[], list[tuple[str, str]]]) -> tuple[Any, dict[str, Any]]:
-    """The parsed spec of a definition version, parsed once per process (definitions are immutable)."""
-    found = _SPECS.get(definition_id)
+def cached_spec(digest: str, load_files: Callable[[], list[tuple[str, str]]]) -> Spec:
+    """The parsed spec of the definition version whose files have `digest`, parsed once per process."""
+    found = _SPECS.get(digest)
     if found is None:
         parsed = parse_files([(n, c.encode()) for n, c in load_files()], check=False)
-        found = (parsed.spec, parsed.subprocess_specs)
+        found = Spec(parsed.spec, parsed.subprocess_specs)
         with _SPECS_LOCK:
-            _SPECS[definition_id] = found
+            _SPECS[digest] = found
     return found
 
 
@@ -286,7 +294,10 @@ class _CachedSpecConverter(BpmnWorkflowConverter):
         return dct
 
     def from_dict(self, dct: dict) -> BpmnWorkflow:
-        spec, subprocess_specs = _SPECS[dct["spec_key"]]
+        given = _LOADING.get()
+        if given is None:
+            raise RuntimeError("spiff.load needs the workflow's spec")
+        spec, subprocess_specs = given
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.spec_key = dct["spec_key"]
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
@@ -320,16 +331,20 @@ class ReadyTask:
     item: Any = None  # the multi-instance element (e.g. the peer), when the task is one of many
 
 
-def new_workflow(definition_id: int, spec: tuple[Any, dict[str, Any]], data: dict[str, Any]) -> BpmnWorkflow:
+def new_workflow(definition_id: int, spec: Spec | tuple[Any, dict[str, Any]], data: dict[str, Any]) -> BpmnWorkflow:
     wf = BpmnWorkflow(spec[0], spec[1], script_engine=SCRIPT_ENGINE)
     wf.spec_key = definition_id
     wf.task_tree.data.update(data)
     return wf
 
 
-def load(state: str) -> BpmnWorkflow:
-    """Restore a workflow; its spec must be in the cache (see `cached_spec`)."""
-    wf = SERIALIZER.deserialize_json(state)
+def load(state: str, spec: Spec | tuple[Any, dict[str, Any]]) -> BpmnWorkflow:
+    """Restore a workflow with its spec, passed in (the state holds only the definition id, not the spec)."""
+    token = _LOADING.set(Spec(*spec))
+    try:
+        wf = SERIALIZER.deserialize_json(state)
+    finally:
+        _LOADING.reset(token)
     wf.script_engine = SCRIPT_ENGINE  # deserialising silently installs an unrestricted default engine
     return wf
 

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from engine import audit, jobs
 from engine.calibration import view as calibration_view
 from engine.core import clock
-from engine.core.errors import Conflict, FormInvalid, InvalidInput, NotFound, ReviewflowError
+from engine.core.errors import Conflict, FormInvalid, InvalidInput, NotFound, ReviewflowError, WorkflowFailed
 from engine.org.people import normalize_email
-from engine.process import definitions, lanes
-from engine.review.cycles import _population, get_cycle
+from engine.process import definitions, hooks, lanes, messages, runtime
+from engine.review.cycles import get_cycle, population
 from engine.store.models import CalibrationGroup, Cycle, Instance, Person, ReviewRecord, Task
 from engine.store.transaction import transactional
 from forms.validation import field_error
@@ -55,7 +55,7 @@ def _subtree(session: Session, root: Person) -> set[int]:
 
 
 def _members(session: Session, cycle: Cycle, selector: Any) -> list[Person]:
-    population = {p.id: p for p in _population(session, cycle.participants)}
+    everyone = {p.id: p for p in population(session, cycle.participants)}
     if not isinstance(selector, dict) or len(selector) != 1 or next(iter(selector)) not in (
         "department",
         "subtree",
@@ -67,16 +67,16 @@ def _members(session: Session, cycle: Cycle, selector: Any) -> list[Person]:
         )
     kind, value = next(iter(selector.items()))
     if kind == "department":
-        ids = {pid for pid, p in population.items() if isinstance(value, str) and p.department == value}
+        ids = {pid for pid, p in everyone.items() if isinstance(value, str) and p.department == value}
     elif kind == "subtree":
-        ids = _subtree(session, _person(session, value, "selector/subtree")) & set(population)
+        ids = _subtree(session, _person(session, value, "selector/subtree")) & set(everyone)
     else:
         if not isinstance(value, list) or not value:
             raise InvalidInput("List at least one person.", errors=[_err("selector/people", "empty")])
         ids = set()
         for index, email in enumerate(value):
             person = _person(session, email, f"selector/people/{index}")
-            if person.id not in population:
+            if person.id not in everyone:
                 raise InvalidInput(
                     f"{person.email} does not take part in this cycle.",
                     errors=[_err(f"selector/people/{index}", "not a participant")],
@@ -86,7 +86,7 @@ def _members(session: Session, cycle: Cycle, selector: Any) -> list[Person]:
         raise InvalidInput(
             "Nobody in this cycle matches the group's selector.", errors=[_err("selector", "matches nobody")]
         )
-    return sorted((population[i] for i in ids), key=lambda p: p.id)
+    return sorted((everyone[i] for i in ids), key=lambda p: p.id)
 
 
 @transactional
@@ -184,7 +184,7 @@ def ungrouped(session: Session, cycle: Cycle) -> list[str]:
     """Emails of participants in no group: with calibration on, their reviews would wait for ever."""
     grouped = {m for g in session.scalars(select(CalibrationGroup).where(CalibrationGroup.cycle_id == cycle.id))
                for m in g.members}
-    return [p.email for p in _population(session, cycle.participants) if p.id not in grouped]
+    return [p.email for p in population(session, cycle.participants) if p.id not in grouped]
 
 
 def _all_rated(session: Session, group: CalibrationGroup) -> bool:
@@ -205,8 +205,6 @@ def open_group(session: Session, *, actor: Person, group_id: int) -> Calibration
 
 
 def _open(session: Session, group: CalibrationGroup, *, actor: str, reason: str) -> None:
-    from engine.process import runtime
-
     cycle = get_cycle(session, group.cycle_id)
     try:
         definition = definitions.get(session, DEFINITION_KEY)
@@ -377,8 +375,6 @@ def result_for(session: Session, group: CalibrationGroup, entry: dict[str, Any],
 @jobs.job
 def deliver_calibration(session: Session, *, group_id: int) -> dict[str, Any]:
     """Send each member's review the calibrated result (idempotent: only reviews waiting for it receive it)."""
-    from engine.process import messages
-
     group = get_group(session, group_id)
     if group.status != "locked":
         return {"delivered": 0, "waiting": 0, "failed": []}
@@ -420,3 +416,43 @@ def _open_now(session: Session, *, group_id: int) -> None:
     group = get_group(session, group_id)
     if group.status == "waiting":
         _open(session, group, actor=SYSTEM, reason="all manager reviews are in")
+
+
+# --- what calibration adds to the kernel and to reviews (engine/process/hooks.py) -------------------------------
+
+
+@hooks.message_handler(MESSAGE)
+def _committee_agreed(session: Session, *, instance: Instance, payload: dict[str, Any], actor: str) -> None:
+    if instance.kind != "calibration":
+        raise WorkflowFailed(f"The diagram sent the message '{MESSAGE}', but nothing in Reviewflow receives it.")
+    on_calibrated(session, instance=instance, payload=payload, actor=actor)
+
+
+@hooks.record_projector("calibration")
+def _session_round(
+    session: Session, *, instance: Instance, task: Task, schema: dict[str, Any], data: dict[str, Any], actor: str,
+    **_: Any,
+) -> None:
+    record_changes(session, instance=instance, task=task, schema=schema, data=data, actor=actor)
+
+
+@hooks.record_projector("manager_ratings")
+def _manager_rated(session: Session, *, instance: Instance, task_data: dict[str, Any], **_: Any) -> None:
+    """A manager review is in: a group waiting for its last rating may open (after commit, as a job)."""
+    if (task_data.get("settings") or {}).get("calibration") and instance.cycle_id is not None:
+        jobs.enqueue(session, calibration_progress.__name__, cycle_id=instance.cycle_id)
+
+
+UNGROUPED_NOTE = "in no calibration group: the review will wait after the manager's rating until a group includes them"
+
+
+@hooks.preflight_note("calibration")
+def _preflight(session: Session, *, cycle: Cycle, people: list[Person]) -> dict[str, Any] | None:
+    """With calibration on: how many groups there are, and who is in none (their review would wait)."""
+    if not (cycle.settings or {}).get("calibration"):
+        return None
+    left_out = set(ungrouped(session, cycle))
+    return {
+        "summary": {"groups": len(groups_of(session, cycle.id)), "ungrouped": sorted(left_out)},
+        "warnings": {p.email: [UNGROUPED_NOTE] for p in people if p.email in left_out},
+    }

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.process import hooks
 from engine.reports import nine_box
 from engine.review import guidance
 from engine.store.models import CalibrationGroup, Cycle, Instance, Person, ReviewRecord
@@ -128,3 +129,9 @@ def for_instance(session: Session, instance: Instance, data: dict[str, Any]) -> 
     if group is None or group.cycle_id != instance.cycle_id or instance.kind != "calibration":
         return None
     return build(session, group)
+
+
+@hooks.context_provider("calibration_view")
+def _for_form(session: Session, *, instance: Instance, data: dict[str, Any], confidential: dict[str, str]) -> Any:
+    """A calibration session's form listing `calibration_view` in `x-context` shows the group's ratings."""
+    return for_instance(session, instance, data)

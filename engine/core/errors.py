@@ -64,7 +64,12 @@ class TooLarge(ReviewflowError):
     code = "too_large"
 
 
-class WorkflowFailed(ReviewflowError):
+class Unrepeatable(Exception):  # noqa: N818 - a property of a failure, mixed into the errors that have it
+    """A failure a retry would only repeat (a workflow step that failed, code the sandbox stopped): a job that
+    fails so becomes an incident at once instead of running the same code `job_attempts` times."""
+
+
+class WorkflowFailed(ReviewflowError, Unrepeatable):
     """A script, condition or other engine step failed; `errors` names the element and the reason."""
 
     code = "workflow_failed"

@@ -1,7 +1,7 @@
 """The Celery side of the job layer: one thin task per registered job (ids in, the same function as the embedded
 mode), acknowledged late, retried with backoff, an incident after the last attempt; beat sends `tick`.
 
-`reviewflow worker` / `reviewflow beat` start it; `celery -A engine.celery_app worker` works too.
+`reviewflow worker` / `reviewflow beat` start it (after engine/bootstrap.py has registered every job).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from celery.signals import worker_init, worker_process_init
 
 from engine import jobs
 from engine.core.settings import get_settings
+from engine.jobs import incidents
 from engine.store import db
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,6 @@ def _register(app: Celery, name: str) -> None:
 
     @app.task(name=PREFIX + name, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=attempts - 1)
     def run(self: Task, **kwargs: Any) -> None:
-        from engine.jobs import incidents
-
         incident_id = kwargs.pop(jobs.INCIDENT_KEY, None)
         try:
             jobs.run_once(name, kwargs)
@@ -61,7 +60,8 @@ def make_app(broker_url: str, queue: str) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={"reviewflow-tick": {"task": PREFIX + "tick", "schedule": s.tick_seconds}},
     )
-    jobs.load_all()
+    if not jobs.REGISTRY:
+        raise RuntimeError("no jobs are registered: call engine.bootstrap.start() before starting Celery")
     for name in jobs.REGISTRY:
         _register(app, name)
     return app
@@ -90,5 +90,3 @@ def _fresh_connections(**_: Any) -> None:
     db.make_engine.cache_clear()
     db._factory.cache_clear()
 
-
-app = make_app(get_settings().broker_url, get_settings().queue) if get_settings().broker_url else None

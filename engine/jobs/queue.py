@@ -5,11 +5,13 @@ Modes, one code path: `inline` runs each job right after the commit in the calle
 `thread` hands it to the in-process worker that `reviewflow serve` starts when no broker is configured; `celery`
 sends it to the broker (`REVIEWFLOW_BROKER_URL`) for `reviewflow worker` (engine/jobs/celery_app.py). In every mode a
 failing job is retried with backoff and, after `job_attempts` runs, becomes an incident (engine/jobs/incidents.py).
+
+The queue knows no runner: `install()` gives it one for the embedded modes (engine/jobs/runner.py) and a sender for
+Celery; the composition root (engine/bootstrap.py) calls it at start, after importing every module with jobs.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import queue
 import threading
@@ -20,36 +22,37 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from engine.core.errors import WorkflowFailed
+from engine.core.errors import Unrepeatable
 from engine.core.settings import get_settings
 from engine.store import db
 
 log = logging.getLogger(__name__)
 REGISTRY: dict[str, Callable[..., Any]] = {}
-# the modules whose jobs every process must know (a worker receives names, not functions)
-JOB_MODULES = (
-    "engine.review.launch",
-    "engine.process.timers",
-    "engine.review.reminders",
-    "engine.notify.outbox",
-    "engine.calibration.lifecycle",
-    "engine.review.cycle_edit",
-)
 INCIDENT_KEY = "_incident_id"  # set when HR resolves an incident: this run is the one retry
 MODES = ("inline", "thread", "celery")
 _mode = "inline"
 _queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
 _worker: threading.Thread | None = None
+Runner = Callable[[str, dict[str, Any]], None]
+_runner: Runner | None = None  # runs a job with retries, then an incident (engine/jobs/runner.py)
+_celery_send: Runner | None = None  # sends a job to the broker (engine/jobs/celery_app.py)
+
+
+def install(*, runner: Runner, celery_send: Runner | None = None) -> None:
+    """Give the queue what runs its jobs (called once at start by engine/bootstrap.py)."""
+    global _runner, _celery_send
+    _runner, _celery_send = runner, celery_send
+
+
+def _run(name: str, kwargs: dict[str, Any]) -> None:
+    if _runner is None:
+        raise RuntimeError("the job queue has no runner: call engine.bootstrap.start() when the process starts")
+    _runner(name, kwargs)
 
 
 def job(fn: Callable[..., Any]) -> Callable[..., Any]:
     REGISTRY[fn.__name__] = fn
     return fn
-
-
-def load_all() -> None:
-    for name in JOB_MODULES:
-        importlib.import_module(name)
 
 
 def mode() -> str:
@@ -74,9 +77,7 @@ def default_mode(embedded: str = "thread") -> str:
 def enqueue(session: Session, name: str, **kwargs: Any) -> None:
     """Queue a job to run after `session`'s current transaction commits."""
     if name not in REGISTRY:
-        load_all()
-    if name not in REGISTRY:
-        raise KeyError(f"unknown job {name}")
+        raise KeyError(f"unknown job {name} (is its module imported by engine/bootstrap.py?)")
     pending = session.info.setdefault("rf_jobs", [])
     pending.append((name, kwargs))
     if not session.info.get("rf_jobs_hooked"):
@@ -111,13 +112,13 @@ def _after_rollback(session: Session, previous: Any) -> None:
 def dispatch(name: str, kwargs: dict[str, Any]) -> None:
     """Hand a job to the current mode's runner now (outside any transaction)."""
     if _mode == "celery":
-        from engine.jobs import celery_app
-
-        celery_app.send(name, kwargs)
+        if _celery_send is None:
+            raise RuntimeError("no Celery sender installed: call engine.bootstrap.start() when the process starts")
+        _celery_send(name, kwargs)
     elif _mode == "thread":
         _queue.put((name, kwargs))
     else:
-        run_with_retries(name, kwargs)
+        _run(name, kwargs)
 
 
 def backoff(retries_so_far: int) -> float:
@@ -126,8 +127,6 @@ def backoff(retries_so_far: int) -> float:
 
 def run_once(name: str, kwargs: dict[str, Any]) -> None:
     """Run a job in a fresh session; exceptions propagate (the caller retries or records an incident)."""
-    if name not in REGISTRY:
-        load_all()
     session = db.new_session()
     try:
         REGISTRY[name](session, **kwargs)
@@ -136,33 +135,9 @@ def run_once(name: str, kwargs: dict[str, Any]) -> None:
 
 
 def permanent(exc: BaseException) -> bool:
-    """A failure a retry would only repeat (a workflow step that failed, or code the sandbox stopped): it becomes an
-    incident at once instead of running the same code `job_attempts` times."""
-    from engine.bpmn import sandbox
-
-    return isinstance(exc, WorkflowFailed | sandbox.ScriptStopped)
-
-
-def run_with_retries(name: str, kwargs: dict[str, Any]) -> None:
-    """The embedded runner: up to `job_attempts` runs with backoff, then an incident (a resolve retries once)."""
-    from engine.jobs import incidents
-
-    args = dict(kwargs)
-    incident_id = args.pop(INCIDENT_KEY, None)
-    attempts = 1 if incident_id else max(1, get_settings().job_attempts)
-    for attempt in range(1, attempts + 1):
-        try:
-            run_once(name, args)
-        except Exception as exc:  # noqa: BLE001 - any failure counts; the last one is kept on the incident
-            log.warning("job %s(%s) failed on attempt %d/%d: %s", name, args, attempt, attempts, exc)
-            if attempt == attempts or permanent(exc):
-                incidents.failed_for_good(job=name, args=args, error=exc, attempts=attempt, incident_id=incident_id)
-                return
-            time.sleep(backoff(attempt - 1))
-        else:
-            if incident_id:
-                incidents.retried_ok(incident_id)
-            return
+    """A failure a retry would only repeat (engine/core/errors.py `Unrepeatable`: a workflow step that failed, code
+    the sandbox stopped): it becomes an incident at once instead of running the same code `job_attempts` times."""
+    return isinstance(exc, Unrepeatable)
 
 
 def _start_worker() -> None:
@@ -176,7 +151,7 @@ def _start_worker() -> None:
             if item is None:
                 break
             try:
-                run_with_retries(*item)
+                _run(*item)
             except Exception:  # the worker thread must survive anything
                 log.exception("job %s crashed the runner", item[0])
             _queue.task_done()

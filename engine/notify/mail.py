@@ -14,10 +14,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.orm import Session
 
-from engine.core import clock
+from engine.core import actors, clock
 from engine.core.settings import get_settings
-from engine.process import lanes
-from engine.store.models import Instance, Outbox, Person, Task
+from engine.store.models import Cycle, Instance, Outbox, Person, Task
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).with_name("templates")
@@ -27,7 +26,7 @@ KINDS = {
     "task.overdue": "overdue",
     "task.escalated": "escalated",
 }
-CONFIDENTIAL_LANES = set(lanes.PER_ITEM)
+CONFIDENTIAL_LANES = set(actors.PER_ITEM)
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     undefined=StrictUndefined,
@@ -93,21 +92,17 @@ def context_for(session: Session, row: Outbox) -> tuple[Person, str, dict[str, A
             "task_link": f"{base}/tasks/{task.id}",
             "review_link": f"{base}/instances/{task.instance_id}",
             "inbox_link": f"{base}/inbox",
-            "confidential": lanes.norm(task.lane) in CONFIDENTIAL_LANES,
+            "confidential": actors.norm(task.lane) in CONFIDENTIAL_LANES,
         },
     )
 
 
 def _cycle_name(session: Session, instance: Instance | None) -> str | None:
-    from engine.store.models import Cycle
-
     cycle = session.get(Cycle, instance.cycle_id) if instance and instance.cycle_id else None
     return cycle.name if cycle else None
 
 
 def _grace(session: Session, instance: Instance | None) -> int:
-    from engine.store.models import Cycle
-
     cycle = session.get(Cycle, instance.cycle_id) if instance and instance.cycle_id else None
     return int(((cycle.settings or {}).get("reminders") or {}).get("grace_days") or 0) if cycle else 0
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine import jobs
 from engine.core import clock
 from engine.core.settings import get_settings
+from engine.notify import mail, webhooks
 from engine.store.models import Outbox
 from engine.store.transaction import transact
 
@@ -60,8 +61,6 @@ def _claim(session: Session, keys: list[str]) -> list[Outbox]:
 @jobs.job
 def send_outbox(session: Session, *, keys: list[str]) -> int:
     """Deliver the named outbox rows that nobody else is delivering; returns how many were sent."""
-    from engine.notify import mail, webhooks
-
     sent: list[tuple[int, list[tuple[str, dict[str, Any]]]]] = []
     failed = []
     for row in _claim(session, keys):

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.bpmn import bpmn_check, spiff
+from engine.core import actors
 from engine.core.errors import DefinitionInvalid, Forbidden, NotFound, TooLarge
 from engine.core.settings import get_settings
 from engine.org.accounts import roles_of
 from engine.process import lanes
-from engine.review import feedback
 from engine.store.models import Definition, DefinitionFile, Person
 from engine.store.transaction import transactional
 from forms import bundle
@@ -218,9 +218,18 @@ def listing(session: Session) -> list[Definition]:
     return list(session.scalars(select(Definition).order_by(Definition.key, Definition.version)))
 
 
-def spec_of(session: Session, definition: Definition | int) -> tuple[Any, dict[str, Any]]:
-    """The parsed spec of a definition version (object or id), parsed once per process and cached."""
+_DIGESTS: dict[int, str] = {}  # definition id → digest of its files (a deployed version never changes)
+
+
+def spec_of(session: Session, definition: Definition | int) -> spiff.Spec:
+    """The parsed spec of a definition version (object or id), parsed once per process and cached by its digest."""
     definition_id = definition if isinstance(definition, int) else definition.id
+    digest = _DIGESTS.get(definition_id)
+    if digest is None:
+        row = definition if isinstance(definition, Definition) else session.get(Definition, definition_id)
+        if row is None:
+            raise NotFound(f"No definition with id {definition_id}.")
+        digest = _DIGESTS[definition_id] = row.digest
 
     def files() -> list[tuple[str, str]]:
         rows = session.scalars(
@@ -228,7 +237,7 @@ def spec_of(session: Session, definition: Definition | int) -> tuple[Any, dict[s
         )
         return [(f.name, f.content) for f in rows]
 
-    return spiff.cached_spec(definition_id, files)
+    return spiff.cached_spec(digest, files)
 
 
 _FORM_CACHE: dict[tuple[int, str], dict[str, Any]] = {}
@@ -242,6 +251,7 @@ def clear_caches() -> None:
     _SERVED_CACHE.clear()
     _CONFIDENTIAL.clear()
     _PRIVATE.clear()
+    _DIGESTS.clear()
     spiff.forget_specs()
 
 
@@ -265,7 +275,7 @@ def confidential(session: Session, definition_id: int) -> dict[str, str]:
     or manager except as `feedback_summary`)."""
     if definition_id not in _CONFIDENTIAL:
         _CONFIDENTIAL[definition_id] = spiff.confidential_collections(
-            spec_of(session, definition_id), feedback.perspective_of
+            spec_of(session, definition_id), actors.perspective_of
         )
     return _CONFIDENTIAL[definition_id]
 

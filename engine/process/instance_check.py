@@ -57,11 +57,11 @@ def _chosen(session: Session, sample: int | None) -> list[int]:
 def check_instance(session: Session, instance: Instance) -> str | None:
     """What stops this process from carrying `instance` on, or None."""
     try:
-        definitions.spec_of(session, instance.definition_id)
+        spec = definitions.spec_of(session, instance.definition_id)
     except Exception as exc:  # noqa: BLE001 - any failure is the finding
         return f"its diagram no longer parses with this version of Reviewflow: {_text(exc)}"
     try:
-        wf = spiff.load(instance.state)
+        wf = spiff.load(instance.state, spec)
     except Exception as exc:  # noqa: BLE001
         return f"its saved state cannot be loaded: {_text(exc)}"
     unwired = spiff.unwired_loops(wf)
@@ -77,7 +77,7 @@ def check_instance(session: Session, instance: Instance) -> str | None:
             f"inbox entry, {len(shown - ready)} in the inbox that the workflow no longer has"
         )
     try:
-        spiff.run_engine(spiff.load(spiff.dump(wf)))  # a dry step on a copy; nothing is saved
+        spiff.run_engine(spiff.load(spiff.dump(wf), spec))  # a dry step on a copy; nothing is saved
     except Exception as exc:  # noqa: BLE001
         return f"it cannot be stepped: {_text(exc)}"
     return None

@@ -7,40 +7,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Account, Person
-
-EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE, FACILITATOR = (
-    "employee",
-    "manager",
-    "skip-level manager",
-    "hr",
-    "peer",
-    "direct report",
-    "calibration committee",
-    "facilitator",
+from engine.core.actors import (  # noqa: F401 - the lane names are part of this module's face
+    COMMITTEE,
+    DIRECT,
+    EMPLOYEE,
+    FACILITATOR,
+    HR,
+    MANAGER,
+    PEER,
+    PER_ITEM,
+    PER_MEMBER,
+    SKIP,
+    STANDARD,
+    norm,
 )
-STANDARD = (EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE, FACILITATOR)
-_ALIASES = {
-    "skip level manager": SKIP,
-    "skip-level": SKIP,
-    "skip level": SKIP,
-    "direct reports": DIRECT,
-    "peers": PEER,
-    "committee": COMMITTEE,
-    "calibration facilitator": FACILITATOR,
-    "human resources": HR,
-    "hr partner": HR,
-}
-PER_ITEM = (PEER, DIRECT)  # multi-instance lanes: the element variable names the person
-PER_MEMBER = (*PER_ITEM, COMMITTEE)  # lanes where a multi-instance task goes to the person its item names
-
-
-def norm(lane: str | None) -> str:
-    """Lane names match case-insensitively; a bilingual 'Manager / 经理' matches on its first part."""
-    if not lane:
-        return EMPLOYEE  # a task drawn outside any lane belongs to the subject
-    key = " ".join(lane.split("/")[0].strip().lower().replace("_", " ").split())
-    return _ALIASES.get(key, key)
+from engine.store.models import Account, Person
 
 
 def unknown_lanes(lanes: list[str]) -> list[str]:

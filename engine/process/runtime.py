@@ -1,19 +1,17 @@
-"""The core transaction: start an instance, complete a task, save a draft — each change one transaction that
-locks the instance, acts through SpiffWorkflow, saves state with a version bump, projects the inbox, timers and
-outbox, and appends an audit event for the action and for every task state transition."""
+"""The use cases that change an instance, each a short step handed to the one core transaction
+(engine/process/kernel.py): start an instance, complete a task, save a draft."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.audit.log import Event
+from engine.audit import Event
 from engine.bpmn import spiff
-from engine.calibration import view as calibration_view
 from engine.core import clock
 from engine.core.errors import (
     Conflict,
@@ -27,17 +25,15 @@ from engine.core.errors import (
 )
 from engine.core.settings import get_settings
 from engine.jobs import incidents
-from engine.notify import outbox
 from engine.org.accounts import roles_of
-from engine.process import definitions, form_rules, lanes
-from engine.review import anonymity, feedback, records, reminders
-from engine.store.models import Cycle, Definition, Instance, Person, Task, TaskAssignee, Timer
-from engine.store.transaction import lock_instance, transact
-from forms.instructions import render_checked as render_instructions
+from engine.process import definitions, form_rules, hooks, kernel, lanes, raters
+from engine.process.kernel import Change, project, transition_events  # noqa: F401 - part of this module's face
+from engine.store.models import Cycle, Definition, Instance, Person, Task
+from engine.store.transaction import transact
 from forms.validation import EMPTY_FORM, bad_text, field_error, validate
 
 SETTINGS_CHECK_JOB = "check_cycle_settings"  # review/cycle_edit.py: resolving the incident re-checks the settings
-READERS = anonymity.READER_ROLES  # may read every task and instance (rater identities: engine/review/anonymity.py)
+READERS = {"hr_admin", "auditor", "admin"}  # may read every task and instance (rater identities: review/anonymity.py)
 
 
 def check_answer(data: Any, *, what: str = "answer") -> None:
@@ -133,40 +129,33 @@ def start_process(
     )
     session.add(instance)
     session.flush()
-    refs = {"cycle_id": cycle.id, "instance_id": instance.id}
-    events = [Event("instance.started", started, **refs)]
-    events += transition_events(instance, {}, spiff.snapshot(wf))
-    projected = project(session, instance, wf)
-    if audit_batch is not None:
-        audit_batch.extend(events + projected)
-    else:
-        audit.append(session, actor=actor, events=events + projected)
-    return instance
+    return kernel.begin(session, instance, wf, actor=actor, started=started, audit_batch=audit_batch)
 
 
 def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -> list[Task]:
     """Complete a task as `actor` with form data; returns the instance's open tasks afterwards."""
+    instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
+    if instance_id is None:
+        raise NotFound(f"No task with id {task_id} for you.")
 
-    def work() -> list[Task]:
+    def step(change: Change) -> list[Task]:
         task = _task_for_action(session, task_id, actor)
-        instance = lock_instance(session, task.instance_id)
-        session.refresh(task)
         if task.status != "open":
             raise Conflict(f"This task is already {task.status}; nothing was changed.")
         check_answer(data)
+        instance = change.instance
         schema = definitions.form_schema(session, instance.definition_id, task.form) or EMPTY_FORM
-        definitions.spec_of(session, instance.definition_id)
-        wf = spiff.load(instance.state)
+        wf = change.wf
         task_data = spiff.task_data(wf, task.spiff_id)
         errors = validate(schema, data) or form_rules.check(session, schema, data, task_data)
         if errors:
             raise FormInvalid(
                 f"{len(errors)} field(s) need attention before this form can be submitted.", errors=errors
             )
-        before = spiff.snapshot(wf)
         spiff.complete(wf, task.spiff_id, data)
-        computed = records.project(
+        computed = hooks.project_records(
             session,
+            kind=schema.get("x-record"),
             instance=instance,
             task=task,
             schema=schema,
@@ -178,27 +167,18 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
         if computed:
             spiff.inject(wf, computed)
         for name, payload in spiff.thrown_messages(wf):
-            route_thrown(session, instance, name, payload, actor.email)
+            hooks.handle_message(session, instance=instance, name=name, payload=payload, actor=actor.email)
         task.status, task.submitted, task.draft = "completed", data, None
         task.completed_by_id, task.completed_at = actor.id, clock.now()
-        instance.state = spiff.dump(wf)
-        if not anonymity.perspective(task):  # the last-change time must not tell when a rater answered
-            instance.updated_at = clock.now()
-        refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
-        events = [
-            Event("task.completed", {"name": task.name, "title": task.title, "data": data}, task_id=task.id, **refs)
-        ]
-        events += transition_events(instance, before, spiff.snapshot(wf))
-        projected = project(session, instance, wf)
-        audit.append(session, actor=actor.email, events=events + projected)
-        session.flush()
-        return list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
+        change.touch = not raters.perspective(task)  # the last-change time must not tell when a rater answered
+        change.event("task.completed", {"name": task.name, "title": task.title, "data": data}, task_id=task.id)
+        return []
 
-    try:
-        return transact(session, work)
-    except (WorkflowFailed, CycleSettingsBroken) as exc:
+    def failed(exc: WorkflowFailed | CycleSettingsBroken) -> None:
         _keep_as_draft(session, task_id, actor, data, exc)
-        raise
+
+    kernel.advance(session, instance_id, step, actor=actor.email, on_failure=failed)
+    return list(session.scalars(select(Task).where(Task.instance_id == instance_id, Task.status == "open")))
 
 
 def _keep_as_draft(
@@ -250,25 +230,19 @@ def save_draft(session: Session, *, task_id: int, actor: Person, data: Any) -> T
     if not isinstance(data, dict):
         raise FormInvalid("A draft must be a JSON object.", errors=[{"path": "", "message": "Expected an object."}])
     check_answer(data, what="draft")
+    instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
+    if instance_id is None:
+        raise NotFound(f"No task with id {task_id} for you.")
 
-    def work() -> Task:
+    def step(change: Change) -> Task:
         task = _task_for_action(session, task_id, actor)
-        lock_instance(session, task.instance_id)
-        session.refresh(task)
         if task.status != "open":
             raise Conflict(f"This task is already {task.status}; the draft was not saved.")
         task.draft = data
-        audit.record(
-            session,
-            actor=actor.email,
-            action="task.draft_saved",
-            task_id=task.id,
-            instance_id=task.instance_id,
-            payload={"name": task.name, "fields": sorted(data)},
-        )
+        change.event("task.draft_saved", {"name": task.name, "fields": sorted(data)}, task_id=task.id)
         return task
 
-    return transact(session, work)
+    return kernel.advance(session, instance_id, step, actor=actor.email)
 
 
 def _task_for_action(session: Session, task_id: int, actor: Person) -> Task:
@@ -284,113 +258,3 @@ def _task_for_action(session: Session, task_id: int, actor: Person) -> Task:
 
 def can_read_task(actor: Person, task: Task) -> bool:
     return bool(roles_of(actor) & READERS) or actor.id in {a.person_id for a in task.assignees}
-
-
-def route_thrown(session: Session, instance: Instance, name: str, payload: dict[str, Any], actor: str) -> None:
-    """A message the diagram threw and nothing in it caught goes to the part of the engine that owns it."""
-    if name == "calibrated" and instance.kind == "calibration":
-        from engine import calibration
-
-        calibration.on_calibrated(session, instance=instance, payload=payload, actor=actor)
-        return
-    raise WorkflowFailed(f"The diagram sent the message '{name}', but nothing in Reviewflow receives it.")
-
-
-def transition_events(instance: Instance, before: dict, after: dict) -> list[Event]:
-    return [
-        Event("task.state", change, cycle_id=instance.cycle_id, instance_id=instance.id)
-        for change in spiff.transitions(before, after)
-    ]
-
-
-def _instructions(session: Session, instance: Instance, rt: spiff.ReadyTask, data: dict[str, Any]) -> str | None:
-    """The task's rendered instructions; a template the sandbox stopped is shown unrendered and becomes an incident
-    naming the element (the step itself goes on: instructions are not worth holding a review for)."""
-    rendered = render_instructions(rt.instructions, data)
-    if rendered.stopped:
-        incidents.record(
-            session,
-            job="instructions",
-            args={"instance_id": instance.id, "element": rt.name},
-            error=f"The instructions of '{rt.name}' were stopped and are shown unrendered: {rendered.problem}",
-            actor="system:sandbox",
-        )
-    return rendered.text
-
-
-def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
-    """Bring the inbox, timer and outbox rows of `instance` in line with the workflow; return the audit events."""
-    refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
-    ready = {rt.spiff_id: rt for rt in spiff.ready_tasks(wf)}
-    open_rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
-    events: list[Event] = []
-    for row in open_rows:
-        if row.spiff_id not in ready:
-            row.status = "cancelled"
-            events.append(Event("task.cancelled", {"name": row.name}, task_id=row.id, **refs))
-    known = {row.spiff_id for row in open_rows}
-    for sid, rt in ready.items():
-        if sid in known:
-            continue
-        emails = lanes.assignees_for(rt.lane, instance.lanes or {}, rt.data, rt.item)
-        people = list(session.scalars(select(Person).where(Person.email.in_(emails), Person.active))) if emails else []
-        fallback = not people
-        if fallback:
-            people = anonymity.stand_ins(session, instance=instance, lane=rt.lane, task_name=rt.name)
-        schema = definitions.form_file(session, instance.definition_id, rt.form) or EMPTY_FORM
-        fields = (schema.get("properties") or {}).keys()
-        secret = definitions.confidential(session, instance.definition_id)
-        hidden = set(secret) | definitions.private_fields(session, instance.definition_id)
-        visible = {k: v for k, v in rt.data.items() if k not in hidden}
-        wanted = schema.get("x-context") or []
-        computed: dict[str, Any] = (
-            {"feedback_summary": feedback.summary(rt.data, secret)} if "feedback_summary" in wanted else {}
-        )
-        if "calibration_view" in wanted:
-            computed["calibration_view"] = calibration_view.for_instance(session, instance, rt.data)
-        task = Task(
-            instance_id=instance.id,
-            spiff_id=sid,
-            name=rt.name,
-            title=rt.title,
-            lane=rt.lane,
-            instructions=_instructions(session, instance, rt, visible),
-            form=rt.form,
-            ui_form=rt.ui_form,
-            status="open",
-            due_at=reminders.due_at(rt.data.get("settings"), name=rt.name, lane=rt.lane, opened=clock.now()),
-            prefill={k: visible[k] for k in fields if k in visible},
-            context=form_rules.context(schema, rt.data, hidden, computed),
-        )
-        session.add(task)
-        session.flush()
-        for person in people:
-            session.add(TaskAssignee(task_id=task.id, person_id=person.id))
-            outbox.add(
-                session,
-                kind="task.assigned",
-                dedupe_key=f"task:{task.id}:assigned:{person.id}",
-                payload={"task_id": task.id, "person_id": person.id},
-            )
-        events.append(
-            Event(
-                "task.created",
-                {
-                    "name": rt.name,
-                    "lane": rt.lane,
-                    "assignees": [p.email for p in people],
-                    "unassigned_fallback_to_hr": fallback,
-                },
-                task_id=task.id,
-                **refs,
-            )
-        )
-    session.execute(delete(Timer).where(Timer.instance_id == instance.id))
-    for sid, element, due in spiff.waiting_timers(wf):
-        session.add(Timer(instance_id=instance.id, spiff_id=sid, name=element, run_at=due))
-    if spiff.is_completed(wf):
-        instance.status = "completed"
-    else:
-        instance.status = "running" if ready else "waiting"
-    session.flush()
-    return events

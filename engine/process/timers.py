@@ -1,7 +1,7 @@
 """Timers and the tick. After every save the waiting BPMN timers are projected into `timer` rows with `run_at`
 (process/runtime.py); the tick — sent by Celery beat, or run by `reviewflow serve`'s ticker thread — queues a fire
-job for each due row, the reminder scan, unsent outbox rows and launch chunks whose claim expired. Firing is the
-core transaction: lock the instance, load, fire the due timers, run the engine on, save, project, audit."""
+job for each due row, the reminder scan, unsent outbox rows, and what features add (engine/process/hooks.py
+`tick_work`: launch chunks whose claim expired). Firing a timer is a step handed to the core transaction."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit, jobs
-from engine.audit.log import Event
 from engine.bpmn import spiff
 from engine.core import clock
-from engine.core.errors import WorkflowFailed
+from engine.core.errors import CycleSettingsBroken, WorkflowFailed
 from engine.core.settings import get_settings
-from engine.process import definitions
-from engine.review import launch
+from engine.process import hooks, kernel
+from engine.process.kernel import Change
 from engine.store.models import Instance, Outbox, Timer
 from engine.store.transaction import lock_instance, transact
 
@@ -67,10 +66,7 @@ def tick(session: Session) -> dict[str, int]:
         )
         for start in range(0, len(keys), OUTBOX_BATCH):
             jobs.enqueue(session, "send_outbox", keys=keys[start : start + OUTBOX_BATCH])
-        chunks = launch.stale_chunks(session, now)
-        for cycle_id, number in chunks:
-            jobs.enqueue(session, "launch_chunk", cycle_id=cycle_id, number=number)
-        return {"timers": len(instances), "outbox": len(keys), "chunks": len(chunks)}
+        return {"timers": len(instances), "outbox": len(keys), **hooks.run_tick_work(session, now)}
 
     queued = transact(session, work)
     try:
@@ -84,37 +80,26 @@ def tick(session: Session) -> dict[str, int]:
 def fire_timer(session: Session, *, instance_id: int) -> bool:
     """Fire the due timers of one instance; False when none is due any more (fired already, or moved on)."""
 
-    def work() -> bool:
-        instance = lock_instance(session, instance_id)
-        now = clock.now()
-        due = list(session.scalars(select(Timer).where(Timer.instance_id == instance_id, Timer.run_at <= now)))
-        if not due:
-            return False
-        definitions.spec_of(session, instance.definition_id)
-        wf = spiff.load(instance.state)
-        before = spiff.snapshot(wf)
-        spiff.fire_timers(wf)
-        after = spiff.snapshot(wf)
-        from engine.process.runtime import (  # runtime imports the notifier, which imports jobs
-            project,
-            transition_events,
+    def step(change: Change) -> bool:
+        due = list(
+            session.scalars(select(Timer).where(Timer.instance_id == instance_id, Timer.run_at <= clock.now()))
         )
-
-        changes = transition_events(instance, before, after)
-        if not changes:
+        if not due:
+            change.nothing()
             return False
-        instance.state, instance.updated_at = spiff.dump(wf), now
-        refs = {"cycle_id": instance.cycle_id, "instance_id": instance.id}
-        events = [Event("timer.fired", {"timers": sorted({t.name for t in due})}, **refs), *changes]
-        events += project(session, instance, wf)
-        audit.append(session, actor=SYSTEM_TIMERS, events=events)
+        wf = change.wf
+        spiff.fire_timers(wf)
+        if not spiff.transitions(change.before, spiff.snapshot(wf)):
+            change.nothing()
+            return False
+        change.event("timer.fired", {"timers": sorted({t.name for t in due})})
         return True
 
-    try:
-        return transact(session, work)
-    except WorkflowFailed as exc:
-        _mark_failed(session, instance_id, exc)
-        raise  # a permanent failure: the job runner opens the incident at once (resolving it fires once more)
+    def failed(exc: WorkflowFailed | CycleSettingsBroken) -> None:
+        if isinstance(exc, WorkflowFailed):  # permanent: the job runner opens the incident at once, and the
+            _mark_failed(session, instance_id, exc)  # tick leaves the instance alone until HR resolves it
+
+    return kernel.advance(session, instance_id, step, actor=SYSTEM_TIMERS, on_failure=failed)
 
 
 def _mark_failed(session: Session, instance_id: int, exc: WorkflowFailed) -> None:

@@ -9,23 +9,16 @@ from sqlalchemy.orm import Session
 
 from engine.org import scope
 from engine.reports import standard
-from engine.reports import standard as reports
+from engine.review.guidance import PERFORMANCE, performance_band  # noqa: F401 - the rows of the grid
 
-PERFORMANCE = (("low", (1, 2)), ("medium", (3,)), ("high", (4, 5)))
 POTENTIAL = ("low", "medium", "high")
-
-
-def performance_band(rating: float | None) -> str | None:
-    if rating is None:
-        return None
-    return next((band for band, values in PERFORMANCE if round(rating) in values), None)
 
 
 def report(session: Session, cycle_id: int, stage: str = "before", subjects: scope.Subjects = None) -> dict[str, Any]:
     """Cells `performance/potential` with the people in them; people without both ratings are listed apart.
     `subjects` keeps only those people (engine/org/scope.py)."""
-    c = standard._Cycle(session, cycle_id, subjects)
-    ratings = reports.overall_ratings(c)
+    c = standard.CycleData(session, cycle_id, subjects)
+    ratings = standard.overall_ratings(c)
     potential = {r.instance_id: r.text for r in c.records("rating") if r.dimension == "potential"}
     cells: dict[str, list[dict[str, Any]]] = {f"{p}/{q}": [] for p, _ in PERFORMANCE for q in POTENTIAL}
     unplaced = []

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.core import clock
+from engine.core import actors, clock
 from engine.core.errors import InvalidInput
 from engine.org import scope
-from engine.review import cycles, feedback
+from engine.review import cycles
 from engine.store.models import Instance, Person, ReviewRecord, Task
 
 GROUPINGS = ("department", "manager")
@@ -25,7 +25,7 @@ NO_DEPARTMENT = "(none)"
 Z95 = statistics.NormalDist().inv_cdf(0.975)
 
 
-class _Cycle:
+class CycleData:
     """The cycle's instances with their subjects and the subjects' managers, loaded once.
 
     `subjects` (engine/org/scope.py) keeps only those people's reviews and records; None keeps the whole cycle."""
@@ -84,7 +84,7 @@ def _value(score: float | None) -> str:
 
 def completion(session: Session, cycle_id: int, subjects: scope.Subjects = None) -> dict[str, Any]:
     """Open, done and overdue tasks per phase, subject department and subject manager; the slowest steps."""
-    c = _Cycle(session, cycle_id, subjects)
+    c = CycleData(session, cycle_id, subjects)
     now = clock.now()
     tasks = (
         list(session.scalars(select(Task).where(Task.instance_id.in_(c.instances)).order_by(Task.id)))
@@ -137,7 +137,7 @@ def _oda(counts: Counter[str]) -> dict[str, int]:
 # --- ratings -----------------------------------------------------------------------------------------------------
 
 
-def overall_ratings(c: _Cycle) -> dict[int, tuple[float | None, float | None]]:
+def overall_ratings(c: CycleData) -> dict[int, tuple[float | None, float | None]]:
     """instance id -> (manager's overall rating, final one: latest appeal/calibrated value, else the manager's)."""
     before: dict[int, float | None] = {}
     after: dict[int, float | None] = {}
@@ -151,7 +151,7 @@ def overall_ratings(c: _Cycle) -> dict[int, tuple[float | None, float | None]]:
     return {i: (before[i], after.get(i, before[i])) for i in before}
 
 
-def _grouper(c: _Cycle, by: str) -> Callable[[int], tuple[Any, str]]:
+def grouper(c: CycleData, by: str) -> Callable[[int], tuple[Any, str]]:
     if by not in GROUPINGS:
         raise InvalidInput(f"'by' must be one of: {', '.join(GROUPINGS)}.", errors=[{"path": "by", "message": by}])
 
@@ -181,8 +181,8 @@ def distribution(
     session: Session, cycle_id: int, by: str = "department", subjects: scope.Subjects = None
 ) -> dict[str, Any]:
     """Counts of overall ratings before (manager) and after (appeal / calibration) per group and for the cycle."""
-    c = _Cycle(session, cycle_id, subjects)
-    key = _grouper(c, by)
+    c = CycleData(session, cycle_id, subjects)
+    key = grouper(c, by)
     ratings = overall_ratings(c)
     groups: dict[Any, list[tuple[float | None, float | None]]] = defaultdict(list)
     labels: dict[Any, str] = {}
@@ -228,7 +228,7 @@ def leniency(session: Session, cycle_id: int, min_team: int = 5, subjects: scope
     """Per manager: their team's mean manager overall rating against everyone else's, with a 95% interval.
 
     With `subjects`, both sides are in scope: the in-scope part of a team against the rest of the in-scope people."""
-    c = _Cycle(session, cycle_id, subjects)
+    c = CycleData(session, cycle_id, subjects)
     teams: dict[int, list[float]] = defaultdict(list)
     everyone: list[tuple[int, float]] = []
     for instance_id, (before, _after) in overall_ratings(c).items():
@@ -270,7 +270,7 @@ def leniency(session: Session, cycle_id: int, min_team: int = 5, subjects: scope
 
 def goal_alignment(session: Session, cycle_id: int, subjects: scope.Subjects = None) -> dict[str, Any]:
     """How many goals are aligned to a company goal (`aligned_to` set), overall and per subject department."""
-    c = _Cycle(session, cycle_id, subjects)
+    c = CycleData(session, cycle_id, subjects)
     per: dict[str, Counter[str]] = defaultdict(Counter)
     total: Counter[str] = Counter()
     for r in c.records("goal"):
@@ -293,11 +293,11 @@ def goal_alignment(session: Session, cycle_id: int, subjects: scope.Subjects = N
 
 def participation_360(session: Session, cycle_id: int, subjects: scope.Subjects = None) -> dict[str, Any]:
     """Per perspective: feedback requests, answers, declines, still open, and rates. Counts only, never who."""
-    c = _Cycle(session, cycle_id, subjects)
+    c = CycleData(session, cycle_id, subjects)
     counts: dict[str, Counter[str]] = {p: Counter() for p in FEEDBACK_TASKS.values()}
     q = select(Task.name, Task.lane, Task.status, Task.submitted).where(Task.instance_id.in_(c.instances))
     for name, lane, status, submitted in session.execute(q) if c.instances else []:
-        perspective = FEEDBACK_TASKS.get(name) or feedback.perspective_of(lane)
+        perspective = FEEDBACK_TASKS.get(name) or actors.perspective_of(lane)
         if perspective is None:
             continue
         bucket = counts.setdefault(perspective, Counter())

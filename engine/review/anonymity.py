@@ -24,6 +24,7 @@ from engine.core import clock
 from engine.core.errors import Forbidden, InvalidInput, NotFound
 from engine.org.accounts import roles_of
 from engine.process import lanes
+from engine.process.raters import RATER_TASKS, managers_of, perspective, stand_ins  # noqa: F401 - part of the 360 face
 from engine.review import feedback
 from engine.store.models import AuditEvent, Cycle, Instance, Person, Task, TaskAssignee
 from engine.store.transaction import transact
@@ -33,19 +34,10 @@ DETAIL_MINUTES = 30
 OPENED = "rater_detail.opened"
 REASON_MIN, REASON_MAX = 10, 500
 RATER_ACTIONS = {"task.completed", "task.draft_saved", "workflow.failed"}  # what a rater does on their task
-# Shipped rater tasks by element id, for diagrams that draw them outside a Peer / Direct Report lane.
-RATER_TASKS = {"give_peer_feedback": "peer", "give_upward_feedback": "direct_report"}
-
-
 class Sight(enum.Enum):
     SUMMARY = "summary"  # involved, or not a reader: aggregates at or above the threshold, no rater tasks or rows
     ANONYMOUS = "anonymous"  # an uninvolved reader: answers without identity, time or id; not below the threshold
     IDENTIFIED = "identified"  # an uninvolved reader who opened rater detail with a reason, for a limited time
-
-
-def perspective(task: Task) -> str | None:
-    """'peer' or 'direct_report' when `task` is a rater's answer task, else None."""
-    return RATER_TASKS.get(task.name) or feedback.perspective_of(task.lane)
 
 
 def rater_tasks(session: Session, instance_id: int) -> list[Task]:
@@ -53,34 +45,12 @@ def rater_tasks(session: Session, instance_id: int) -> list[Task]:
     return [t for t in tasks if perspective(t)]
 
 
-def _managers_of(subject: Person | None) -> set[int]:
-    """Ids of everyone above `subject` in the current org chart."""
-    ids: set[int] = set()
-    person = subject.manager if subject else None
-    while person is not None and person.id not in ids:
-        ids.add(person.id)
-        person = person.manager
-    return ids
-
-
-def stand_ins(session: Session, *, instance: Instance, lane: str | None, task_name: str) -> list[Person]:
-    """HR admins who take a task whose lane resolved to nobody. Never the review's subject; for a rater's task
-    also nobody in the subject's manager chain (current or frozen at launch), who would learn who rates whom."""
-    excluded = {instance.subject_id}
-    frozen = instance.lanes or {}
-    if RATER_TASKS.get(task_name) or feedback.perspective_of(lane):
-        excluded |= _managers_of(instance.subject)
-        chain = {*frozen.get(lanes.MANAGER, []), *frozen.get(lanes.SKIP, [])}
-        excluded |= {p.id for p in lanes.hr_admins(session) if p.email in chain}
-    return [p for p in lanes.hr_admins(session) if p.id not in excluded]
-
-
 def involved(session: Session, *, viewer: Person, instance: Instance) -> bool:
     """The viewer is the subject, in the subject's manager chain (current, or as frozen at launch), or a rater."""
     if instance.subject_id is not None and instance.subject_id == viewer.id:
         return True
     frozen = instance.lanes or {}
-    if viewer.id in _managers_of(instance.subject) or viewer.email in {
+    if viewer.id in managers_of(instance.subject) or viewer.email in {
         *frozen.get(lanes.MANAGER, []),
         *frozen.get(lanes.SKIP, []),
     }:

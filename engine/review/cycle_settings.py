@@ -11,6 +11,7 @@ from typing import Any
 from engine.bpmn import sandbox
 from engine.core.errors import InvalidInput
 from engine.org.people import normalize_email
+from engine.review import guidance, reminders
 
 SCORE_INPUTS = ("goal", "self", "manager", "feedback")
 # Ratings run from 1 to 5 on every shipped form (forms/schemas, `minimum`/`maximum`): formulas are tried over it.
@@ -108,11 +109,7 @@ def validate(raw: Any) -> dict[str, Any]:
         errors.append(_err("calibration_committee", "a list of email addresses"))
     errors += _check_score(merged["score"])
     if merged["distribution"] is not None:
-        from engine.review import guidance
-
         errors += [_err("distribution", p) for p in guidance.problems(merged["distribution"])]
-    from engine.review import reminders
-
     errors += [_err(path, message) for path, message in reminders.problems(merged["due"], merged["reminders"])]
     if errors:
         raise InvalidInput(f"{len(errors)} setting(s) need attention.", errors=errors)

@@ -12,7 +12,7 @@ from engine.core import clock
 from engine.core.errors import InvalidInput, NotFound
 from engine.org import scope
 from engine.org.people import normalize_email
-from engine.process import definitions, lanes
+from engine.process import definitions, hooks, lanes
 from engine.review import cycle_settings
 from engine.store.models import Cycle, Instance, Person, Task
 from engine.store.transaction import transact, transactional
@@ -20,7 +20,7 @@ from engine.store.transaction import transact, transactional
 SYSTEM_LAUNCHER = "system:launcher"
 
 
-def _population(session: Session, participants: Any) -> list[Person]:
+def population(session: Session, participants: Any) -> list[Person]:
     base = select(Person).where(Person.active, Person.employee).order_by(Person.id)
     if participants == "all":
         return list(session.scalars(base))
@@ -68,7 +68,7 @@ def create_cycle(
             'definition must be a key or {"key", "version"}.', errors=[{"path": "definition", "message": "required"}]
         )
     clean_settings = cycle_settings.validate(settings)
-    people = _population(session, participants)
+    people = population(session, participants)
     if not people:
         raise InvalidInput(
             "Nobody would take part in this cycle.", errors=[{"path": "participants", "message": "empty"}]
@@ -109,7 +109,7 @@ def get_cycle(session: Session, cycle_id: int) -> Cycle:
 def preflight(session: Session, *, cycle_id: int) -> dict[str, Any]:
     """Per person what would block the launch, and how many tasks each reviewer would get first; creates nothing."""
     cycle = get_cycle(session, cycle_id)
-    people = _population(session, cycle.participants)
+    people = population(session, cycle.participants)
     used = cycle.definition.lanes or []
     problems: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
@@ -132,24 +132,24 @@ def preflight(session: Session, *, cycle_id: int) -> dict[str, Any]:
             for email in lane_map.get(lanes.norm(lane), []):
                 if email != person.email:
                     load[email] = load.get(email, 0) + 1
-    calibrating = None
-    if (cycle.settings or {}).get("calibration"):
-        from engine import calibration
-
-        ungrouped = set(calibration.ungrouped(session, cycle))
-        calibrating = {"groups": len(calibration.groups_of(session, cycle.id)), "ungrouped": sorted(ungrouped)}
-        note = "in no calibration group: the review will wait after the manager's rating until a group includes them"
-        listed = {w["email"]: w for w in warnings}
+    notes = hooks.preflight(session, cycle=cycle, people=people)
+    listed = {w["email"]: w for w in warnings}
+    for note in notes.values():
         for person in people:
-            if person.email in ungrouped and person.email in listed:
-                listed[person.email]["warnings"].append(note)
-            elif person.email in ungrouped:
-                warnings.append({"email": person.email, "name": person.name, "warnings": [note]})
+            extra = (note.get("warnings") or {}).get(person.email)
+            if not extra:
+                continue
+            if person.email in listed:
+                listed[person.email]["warnings"].extend(extra)
+            else:
+                listed[person.email] = {"email": person.email, "name": person.name, "warnings": list(extra)}
+                warnings.append(listed[person.email])
     return {
         "cycle_id": cycle.id,
         "population": len(people),
         "ready": len(people) - len(problems),
-        "calibration": calibrating,
+        "calibration": None,  # a feature's summary (calibration: groups, ungrouped) replaces it below
+        **{name: found.get("summary") for name, found in notes.items()},
         "problems": problems,
         "warnings": warnings,
         "load": [{"email": e, "reviews": n} for e, n in sorted(load.items(), key=lambda x: -x[1])],

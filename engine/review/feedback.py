@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.process import lanes
+from sqlalchemy.orm import Session
 
-PERSPECTIVES = {lanes.PEER: "peer", lanes.DIRECT: "direct_report"}
+from engine.core.actors import PERSPECTIVES, perspective_of  # noqa: F401 - the 360 perspectives, named once
+from engine.process import hooks
+from engine.store.models import Instance
+
 SKIP_TEXT = {"decline_reason"}
 
-
-def perspective_of(lane: str | None) -> str | None:
-    return PERSPECTIVES.get(lanes.norm(lane)) if lane else None
 
 
 def _answers(raw: Any) -> list[dict[str, Any]]:
@@ -51,3 +51,9 @@ def summary(task_data: dict[str, Any], collections: dict[str, str]) -> dict[str,
 def mean_rating(summary_view: dict[str, Any], perspective: str = "peer", key: str = "rating") -> float | None:
     part = summary_view.get(perspective) or {}
     return (part.get("means") or {}).get(key) if not part.get("hidden") else None
+
+
+@hooks.context_provider("feedback_summary")
+def _for_form(session: Session, *, instance: Instance, data: dict[str, Any], confidential: dict[str, str]) -> Any:
+    """A form listing `feedback_summary` in `x-context` shows the 360 aggregates (never the answers)."""
+    return summary(data, confidential)

@@ -4,14 +4,7 @@ compare, and how many people would have to move into or out of each band to fall
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any
-
-from sqlalchemy.orm import Session
-
-from engine.org import scope
-from engine.reports import standard
-from engine.reports import standard as reports
 
 DEFAULT: dict[str, Any] = {
     "bands": [
@@ -72,29 +65,12 @@ def compare(ratings: list[float], guidance: dict[str, Any]) -> list[dict[str, An
     return rows
 
 
-def report(
-    session: Session, cycle_id: int, by: str = "department", stage: str = "before", subjects: scope.Subjects = None
-) -> dict[str, Any]:
-    """Each group's overall ratings (the manager's, or after appeals/calibration) against the cycle's guidance;
-    `subjects` keeps only those people (engine/org/scope.py)."""
-    c = standard._Cycle(session, cycle_id, subjects)
-    key = standard._grouper(c, by)
-    settings = c.cycle.settings or {}
-    guidance = settings.get("distribution") or DEFAULT
-    pick = 0 if stage == "before" else 1
-    groups: dict[str, list[float]] = defaultdict(list)
-    everyone = []
-    for instance_id, pair in reports.overall_ratings(c).items():
-        value = pair[pick]
-        if value is None:
-            continue
-        groups[key(instance_id)[1]].append(value)
-        everyone.append(value)
-    return {
-        "cycle_id": cycle_id,
-        "by": by,
-        "stage": stage,
-        "guidance": guidance,
-        "overall": {"n": len(everyone), "bands": compare(everyone, guidance)},
-        "groups": [{"group": g, "n": len(v), "bands": compare(v, guidance)} for g, v in sorted(groups.items())],
-    }
+# --- performance bands (the 9-box rows) ---------------------------------------------------------------------------
+
+PERFORMANCE = (("low", (1, 2)), ("medium", (3,)), ("high", (4, 5)))
+
+
+def performance_band(rating: float | None) -> str | None:
+    if rating is None:
+        return None
+    return next((band for band, values in PERFORMANCE if round(rating) in values), None)

@@ -18,7 +18,7 @@ from engine.bpmn import spiff
 from engine.core import clock
 from engine.core.errors import NotFound, ReviewflowError
 from engine.core.settings import get_settings
-from engine.process import runtime
+from engine.process import hooks, runtime
 from engine.review import cycles
 from engine.store.job_models import LaunchChunk
 from engine.store.models import Cycle, Instance, Person
@@ -49,7 +49,7 @@ def launch_cycle(session: Session, *, cycle_id: int) -> None:
 
     def work() -> None:
         cycle = _lock_cycle(session, cycle_id)
-        people = [p.id for p in cycles._population(session, cycle.participants)]
+        people = [p.id for p in cycles.population(session, cycle.participants)]
         chunks = list(session.scalars(select(LaunchChunk).where(LaunchChunk.cycle_id == cycle_id)))
         pending = {pid for c in chunks if c.status == "pending" for pid in c.person_ids}
         have = set(session.scalars(select(Instance.subject_id).where(Instance.cycle_id == cycle_id)))
@@ -230,3 +230,12 @@ def stale_chunks(session: Session, now: Any = None) -> list[tuple[int, int]]:
         )
     ).all()
     return [(r[0], r[1]) for r in rows]
+
+
+@hooks.tick("launch_chunks")
+def requeue_stale_chunks(session: Session, now: Any) -> dict[str, int]:
+    """On every tick: queue again the launch chunks whose claim expired (a worker died holding them)."""
+    chunks = stale_chunks(session, now)
+    for cycle_id, number in chunks:
+        jobs.enqueue(session, "launch_chunk", cycle_id=cycle_id, number=number)
+    return {"chunks": len(chunks)}

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from engine.core.errors import CycleSettingsBroken
+from engine.process import hooks
 from engine.review import cycle_settings, feedback
 from engine.store.models import Cycle, Instance, ReviewRecord, Task
 
@@ -99,6 +100,10 @@ class Projector:
         return goal_scores
 
 
+KINDS = ("goals", "self_ratings", "manager_ratings", "acknowledgement", "appeal", "development_plan", "pip")
+
+
+@hooks.record_projector(*KINDS)
 def project(
     session: Session,
     *,
@@ -125,10 +130,6 @@ def project(
         goal_scores = p.ratings("manager", "manager")
         if data.get("potential"):
             p.add("rating", source="manager", dimension="potential", text=str(data["potential"]))
-        if (task_data.get("settings") or {}).get("calibration") and instance.cycle_id is not None:
-            from engine import calibration, jobs
-
-            jobs.enqueue(session, calibration.calibration_progress.__name__, cycle_id=instance.cycle_id)
         return _score(p, goal_scores, task_data, collections)
     elif kind == "acknowledgement":
         p.replace("acknowledgement")
@@ -150,10 +151,6 @@ def project(
             p.add("development_action", dimension=f"idp:{index}", text=goal.get("goal"), data=goal)
     elif kind == "pip":
         p.add("pip", data=data)
-    elif kind == "calibration":
-        from engine import calibration
-
-        calibration.record_changes(session, instance=instance, task=task, schema=schema, data=data, actor=actor)
     return {}
 
 

@@ -10,8 +10,7 @@ Peer and upward-feedback tasks are never escalated: telling a manager who has no
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,32 +19,14 @@ from sqlalchemy.orm import Session
 from engine import jobs
 from engine.core import clock
 from engine.notify import outbox
+from engine.process import due as due_rules
 from engine.process import lanes
 from engine.store.job_models import ReminderSent
 from engine.store.models import Cycle, Instance, Person, Task
 from engine.store.transaction import transact
 
-_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 MAX_DAYS = 365
 CONFIDENTIAL_LANES = set(lanes.PER_ITEM)  # peers and direct reports answer anonymously
-
-
-def _duration(value: str) -> timedelta | None:
-    m = _DURATION.match(value.strip().upper())
-    if not m or not any(m.groups()):
-        return None
-    weeks, days, hours, minutes = (int(g) if g else 0 for g in m.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
-
-
-def _instant(value: str) -> datetime | None:
-    try:
-        if len(value) == 10:
-            return datetime.combine(datetime.fromisoformat(value).date(), time(23, 59, 59), UTC)
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def problems(due: Any, cadence: Any) -> list[tuple[str, str]]:
@@ -55,7 +36,7 @@ def problems(due: Any, cadence: Any) -> list[tuple[str, str]]:
         out.append(("due", 'an object {"<task id or lane>": "2026-12-15" or "P14D"}'))
     else:
         for key, value in due.items():
-            if not isinstance(value, str) or (_duration(value) is None and _instant(value) is None):
+            if not isinstance(value, str) or (due_rules.duration(value) is None and due_rules.instant(value) is None):
                 out.append((f"due/{key}", "an ISO date (2026-12-15), date-time, or duration (P14D)"))
     if not isinstance(cadence, dict):
         return [*out, ("reminders", 'an object {"before_days": [7, 1], "grace_days": 3, "escalate": true}')]
@@ -72,18 +53,6 @@ def problems(due: Any, cadence: Any) -> list[tuple[str, str]]:
     if not isinstance(cadence.get("escalate"), bool):
         out.append(("reminders/escalate", "true or false"))
     return out
-
-
-def due_at(settings: Any, *, name: str, lane: str | None, opened: datetime) -> datetime | None:
-    """The due time of a task opening at `opened`, from the cycle's `due` setting; None when none applies."""
-    due = (settings or {}).get("due") if isinstance(settings, dict) else None
-    if not isinstance(due, dict):
-        return None
-    value = due.get(name) or (due.get(lane) if lane else None) or due.get("*")
-    if not isinstance(value, str):
-        return None
-    span = _duration(value)
-    return opened + span if span is not None else _instant(value)
 
 
 def schedule(cadence: dict[str, Any], due: datetime) -> list[tuple[int, str, datetime]]:

@@ -66,8 +66,8 @@ def dmn(rules=RULES, score_expression: str = "score") -> bytes:
 
 
 def _band(parsed, score, department) -> str:
-    spiff._SPECS[-7] = (parsed.spec, parsed.subprocess_specs)
-    wf = spiff.new_workflow(-7, spiff._SPECS[-7], {"score": score, "department": department})
+    spec = spiff.Spec(parsed.spec, parsed.subprocess_specs)
+    wf = spiff.new_workflow(-7, spec, {"score": score, "department": department})
     spiff.run_engine(wf)
     [ready] = spiff.ready_tasks(wf)
     return ready.data["band"]

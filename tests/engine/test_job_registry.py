@@ -1,5 +1,5 @@
 """A worker receives job names, not functions: every `@jobs.job` in the engine must be known to a fresh process
-after `jobs.load_all()`, or its jobs fail on Celery workers while passing in-process."""
+after importing engine/bootstrap.py, or its jobs fail on Celery workers while passing in-process."""
 
 from __future__ import annotations
 
@@ -25,6 +25,6 @@ def _declared() -> set[str]:
 def test_a_fresh_worker_process_knows_every_job():
     declared = _declared()
     assert {"launch_chunk", "deliver_calibration", "calibration_progress"} <= declared
-    code = "import json; from engine import jobs; jobs.load_all(); print(json.dumps(sorted(jobs.REGISTRY)))"
+    code = "import json; from engine import bootstrap, jobs; print(json.dumps(sorted(jobs.REGISTRY)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ENGINE.parent)
     assert sorted(declared - set(json.loads(out.stdout))) == []

@@ -170,8 +170,7 @@ def test_twenty_parallel_peer_submissions_to_one_instance_all_land(session):
     [summary] = open_tasks(session, LEAD)
     assert summary.name == "summarize"
     instance = session.scalar(select(Instance).where(Instance.cycle_id == cycle.id))
-    f.definitions.spec_of(session, instance.definition)
-    wf = spiff.load(instance.state)
+    wf = spiff.load(instance.state, f.definitions.spec_of(session, instance.definition))
     [ready] = spiff.ready_tasks(wf)
     comments = sorted(item["comment"] for item in ready.data["feedback"])
     assert comments == sorted(f"feedback from peer {i}" for i in range(n))

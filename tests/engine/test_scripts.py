@@ -27,11 +27,11 @@ SCRIPTED = """<?xml version="1.0" encoding="UTF-8"?>
 def _restored(code: str, definition_id: int):
     """Parse without the deploy checks (as if an unsafe diagram had slipped in), start, save and restore."""
     parsed = spiff.parse_files([("s.bpmn", SCRIPTED.replace("CODE", code).encode())], check=False)
-    spiff._SPECS[definition_id] = (parsed.spec, parsed.subprocess_specs)
-    wf = spiff.new_workflow(definition_id, spiff._SPECS[definition_id], {"score": 3})
+    spec = spiff.Spec(parsed.spec, parsed.subprocess_specs)
+    wf = spiff.new_workflow(definition_id, spec, {"score": 3})
     spiff.run_engine(wf)
     state = spiff.dump(wf)
-    restored = spiff.load(state)
+    restored = spiff.load(state, spec)
     assert restored.script_engine is spiff.SCRIPT_ENGINE
     [ready] = spiff.ready_tasks(restored)
     return restored, ready
@@ -39,8 +39,8 @@ def _restored(code: str, definition_id: int):
 
 def test_state_does_not_embed_the_spec():
     parsed = spiff.parse_files([("s.bpmn", SCRIPTED.replace("CODE", "x = 1").encode())], check=False)
-    spiff._SPECS[-1] = (parsed.spec, parsed.subprocess_specs)
-    state = json.loads(spiff.dump(spiff.new_workflow(-1, spiff._SPECS[-1], {})))
+    spec = spiff.Spec(parsed.spec, parsed.subprocess_specs)
+    state = json.loads(spiff.dump(spiff.new_workflow(-1, spec, {})))
     assert state["spec_key"] == -1 and "spec" not in state and "subprocess_specs" not in state
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine import calibration
 from engine.core.errors import Conflict, FormInvalid, InvalidInput
 from engine.process import messages
+from engine.review import release
 from engine.store.models import AuditEvent, CalibrationGroup, Instance, ReviewRecord
 from tests import factories as f
 from tests.workflows.calibration_steps import (
@@ -93,7 +94,7 @@ def test_session_end_to_end(session):
     assert session.get(Instance, group.instance_id).status == "completed"
 
     # every review received its result and now waits for HR to release results
-    result = messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
+    result = release.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
     assert result["released"] == 3
     shown = open_task(session, "designer2@initech.test", "acknowledge_results")
     assert shown["context"]["manager_overall"] == 5  # the manager's rating is kept and shown
@@ -127,7 +128,7 @@ def test_pip_path_follows_the_calibrated_rating(session):
     change = {"person": "peer0@initech.test", "rating": 3, "reason_code": "evidence", "comment": "Shipped the audit"}
     complete(session, HR, "calibrate", {"changes": [change], "calibration_decision": "sign_off"})
     complete(session, CEO, "sign_off", {"sign_off": "agree"})
-    messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
+    release.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
     act(session, "peer0@initech.test", "acknowledge_results", {"ack_decision": "acknowledge"})
     names = open_names(session, "peer0@initech.test")
     assert "draft_idp" in names  # a 3 is above the PIP threshold of 2: a development plan, not a PIP
@@ -157,7 +158,7 @@ def test_a_cycle_without_calibration_refuses_groups_and_skips_the_wait(session):
     with pytest.raises(InvalidInput, match="does not use calibration"):
         make_group(session, cycle)
     to_manager_rating(session, "designer1@initech.test")
-    result = messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
+    result = release.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
     assert result["released"] == 1
 
 

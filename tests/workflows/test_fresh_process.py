@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine import demo
 from engine.bpmn import spiff
-from engine.process import messages
+from engine.review import release
 from engine.store import db
 from engine.store.models import AuditEvent, Instance, ReviewRecord, Task
 from tests import factories as f
@@ -137,7 +137,7 @@ def feedback_360(session: Session) -> None:
 def annual_review_to_development_plan(session: Session) -> None:
     """The whole annual review: goals, 360, self and manager review, release, appeal, development plan."""
     cycle = drive_to_release(session, overall=3)
-    messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
+    release.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
     act(
         session,
         EMPLOYEE,
@@ -164,7 +164,7 @@ def annual_review_to_development_plan(session: Session) -> None:
 
 def annual_review_improvement_plan(session: Session) -> None:
     cycle = drive_to_release(session, overall=2)
-    messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
+    release.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
     act(session, EMPLOYEE, "acknowledge_results", {"ack_decision": "acknowledge"})
     plan = {
         "objectives": ["Weekly 1:1 with an agenda"],
@@ -195,7 +195,7 @@ def calibration_session(session: Session) -> None:
     cal.complete(session, HR, "calibrate", {"changes": [], "calibration_decision": "sign_off"})
     cal.complete(session, cal.CEO, "sign_off", {"sign_off": "agree"})
     cal.complete(session, LEAD, "sign_off", {"sign_off": "agree"})
-    messages.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
+    release.release_results(session, actor=f.people.by_email(session, HR), cycle_id=cycle.id)
     for subject in cal.MEMBERS:
         act(session, subject, "acknowledge_results", {"ack_decision": "acknowledge"})
 

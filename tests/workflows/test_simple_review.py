@@ -39,8 +39,8 @@ def _step(session, email: str, name: str, data: dict) -> None:
     detail = views.task_detail(session, actor=person, task_id=mine[0]["id"])
     assert detail["form"]["schema"]["properties"], "the task shows its form"
     instance = session.get(Instance, detail["instance_id"])
-    definitions.spec_of(session, instance.definition)
-    assert spiff.dump(spiff.load(instance.state)) == instance.state  # save/restore is lossless at this step
+    spec = definitions.spec_of(session, instance.definition)
+    assert spiff.dump(spiff.load(instance.state, spec)) == instance.state  # save/restore is lossless at this step
     runtime.complete_task(session, task_id=mine[0]["id"], actor=person, data=data)
 
 
