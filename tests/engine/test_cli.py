@@ -438,7 +438,7 @@ def test_a_postgresql_server_that_cannot_be_reached_is_one_line_without_the_pass
 
 # the CLI of this environment with one use-case function broken, as a bug in it would be
 BOOM = (
-    "import sys; from engine import cli, tokens\n"
+    "import sys; from api.cli import main as cli; from engine.org import tokens\n"
     "def boom(*a, **k): raise RuntimeError('disk on\\nfire')\n"
     "tokens.list_tokens = boom; sys.argv[0] = 'reviewflow'; cli.app()"
 )
