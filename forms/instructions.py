@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateError
 
 from engine.bpmn import sandbox, sandbox_worker
+from engine.bpmn.templates import compiled, make_environment  # noqa: F401 - the environment, named here too
 from engine.core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -27,26 +26,6 @@ log = logging.getLogger(__name__)
 _PLAIN = re.compile(
     r"""(?:[^{]|\{(?![{%#])|\{\{ *[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[(?:"[^"]*"|'[^']*'|\d+)\])* *\}\})*"""
 )
-
-
-class _CappedEnvironment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**", "+"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        return sandbox.capped_op(operator, left, right)
-
-
-def make_environment() -> ImmutableSandboxedEnvironment:
-    return _CappedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
-_env = make_environment()
-
-
-@lru_cache(maxsize=256)
-def compiled(source: str) -> Template:
-    """The compiled template (compiling costs more than rendering; diagrams repeat the same few)."""
-    return _env.from_string(source)
 
 
 @dataclass

@@ -426,6 +426,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 def _serve(host: str, port: int, *, demo: bool) -> None:
+    # the web stack and Celery are imported by the commands that use them, not by every command (startup time)
     import uvicorn
 
     from api.app import create_app

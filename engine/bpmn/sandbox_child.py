@@ -14,8 +14,8 @@ from typing import Any
 from engine.bpmn import sandbox
 from engine.bpmn.sandbox_worker import TEMPLATE_OUTPUT_CAP
 from engine.bpmn.stops import ScriptLimit
+from engine.bpmn.templates import compiled
 from engine.core import clock
-from forms.instructions import compiled
 
 
 def _limit_memory(memory_mb: int) -> None:

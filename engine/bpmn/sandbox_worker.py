@@ -131,15 +131,13 @@ class Pool:
             worker.wait_ready()
             worker.conn.send_bytes(raw)
             if not worker.conn.poll(budget + GRACE_S):
-                from engine.bpmn.sandbox import ScriptTimeout
-
-                raise ScriptTimeout(f"the code ran longer than {budget:g} s and was stopped")
+                raise stops.ScriptTimeout(f"the code ran longer than {budget:g} s and was stopped")
             try:
                 answer = worker.conn.recv_bytes()
             except (EOFError, OSError):
-                from engine.bpmn.sandbox import ScriptLimit
-
-                raise ScriptLimit("the code used more CPU or memory than the sandbox allows and was stopped") from None
+                raise stops.ScriptLimit(
+                    "the code used more CPU or memory than the sandbox allows and was stopped"
+                ) from None
             answered = True
         finally:
             if not answered and worker is not None:

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.process import hooks
-from engine.reports import nine_box
 from engine.review import guidance
 from engine.store.models import CalibrationGroup, Cycle, Instance, Person, ReviewRecord
 
@@ -80,7 +79,7 @@ def build(session: Session, group: CalibrationGroup) -> dict[str, Any]:
             continue
         entry = rated.get(pid) or {}
         manager = managers.get(person.manager_id or 0)
-        band = nine_box.performance_band(entry.get("current"))
+        band = guidance.performance_band(entry.get("current"))
         rows.append(
             {
                 "email": person.email,

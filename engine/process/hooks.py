@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
 from engine.core.errors import WorkflowFailed
-
-if TYPE_CHECKING:
-    from engine.store.models import Cycle, Instance, Person, Task
+from engine.store.models import Cycle, Instance, Person, Task
 
 
 class RecordProjector(Protocol):
