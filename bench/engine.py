@@ -270,10 +270,11 @@ def serve(port: int) -> None:
     import uvicorn
 
     from api.app import create_app
-    from engine import jobs
+    from engine import bootstrap, jobs
     from engine.store import schema
 
     schema.upgrade()
+    bootstrap.start()
     jobs.set_mode("inline")
     uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")
 
@@ -495,11 +496,12 @@ def main(argv: list[str] | None = None) -> None:
     # one audit key for every database of the run: the HTTP run's database is prepared in this process and served by
     # another, and both must sign with the same key
     os.environ["REVIEWFLOW_AUDIT_KEY_FILE"] = str(workdir / "bench.audit-key")
-    from engine import jobs
+    from engine import bootstrap, jobs
     from engine.core.settings import get_settings
     from engine.process import definitions
 
     get_settings.cache_clear()
+    bootstrap.start()
     jobs.set_mode("inline")
     n_raw = args.instances * 10
     started = time.perf_counter()

@@ -96,7 +96,7 @@ def _launch_and_wait(cycle_id: int, n: int, timeout: float) -> float:
 def run_pg(n: int, workers: int, pg_admin: str, redis_url: str) -> float:
     from sqlalchemy import create_engine, text
 
-    from engine import jobs
+    from engine import bootstrap, jobs
 
     name = f"rf_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
@@ -126,6 +126,7 @@ def run_pg(n: int, workers: int, pg_admin: str, redis_url: str) -> float:
             if time.monotonic() > deadline:
                 raise TimeoutError("workers did not start; see " + str(logdir))
             time.sleep(0.1)
+        bootstrap.start()
         jobs.set_mode("celery")
         return _launch_and_wait(cycle_id, n, timeout=600)
     finally:
@@ -143,13 +144,14 @@ def run_pg(n: int, workers: int, pg_admin: str, redis_url: str) -> float:
 
 
 def run_sqlite(n: int) -> float:
-    from engine import jobs
+    from engine import bootstrap, jobs
 
     work = Path(tempfile.mkdtemp(prefix="rf-bench-sqlite-"))
     os.environ.pop("REVIEWFLOW_BROKER_URL", None)
     _reset({"REVIEWFLOW_DATABASE_URL": f"sqlite:///{work}/rf.db"})
     try:
         cycle_id = _seed(n)
+        bootstrap.start()
         jobs.set_mode("thread")
         seconds = _launch_and_wait(cycle_id, n, timeout=1200)
         jobs.wait_idle(60)  # the mail jobs queued behind the launch
