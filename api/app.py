@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api import errors, web
 from api.limits import BodySizeLimit
 from api.routes import auth, calibration, cycles, definitions, incidents, instances, people, reports, tasks
+from api.schemas import Health
 from api.security import SecurityHeaders
 from engine import bootstrap
 from engine.core.settings import get_settings
@@ -40,7 +41,7 @@ def create_app() -> FastAPI:
     for module in (auth, people, definitions, cycles, calibration, reports, tasks, instances, incidents):
         app.include_router(module.router)
 
-    @app.get("/healthz", tags=["meta"])
+    @app.get("/healthz", tags=["meta"], response_model=Health)
     def healthz() -> dict:
         """Liveness probe (no authentication)."""
         return {"ok": True}

@@ -147,3 +147,227 @@ class CycleOut(Out):
 class CycleSettingsOut(CycleOut):
     # changed settings that reviews already started keep as they were launched
     warnings: list[str] = []
+
+
+# --- preflight, release, reports ----------------------------------------------------------------------------------
+
+
+class CalibratingSummary(Out):
+    groups: int
+    ungrouped: list[str]  # emails of participants in no calibration group
+
+
+class PreflightProblem(Out):
+    email: str
+    name: str
+    problems: list[str]
+
+
+class PreflightWarning(Out):
+    email: str
+    name: str
+    warnings: list[str]
+
+
+class ReviewerLoad(Out):
+    email: str
+    reviews: int
+
+
+class Preflight(Out):
+    cycle_id: int
+    population: int
+    ready: int
+    calibration: CalibratingSummary | None  # only when the cycle's settings turn calibration on
+    problems: list[PreflightProblem]  # these people's reviews would not start
+    warnings: list[PreflightWarning]
+    load: list[ReviewerLoad]
+
+
+class ReleaseFailure(Out):
+    model_config = ConfigDict(extra="allow")
+    instance_id: int
+    problem: str
+
+
+class Released(Out):
+    model_config = ConfigDict(extra="allow")
+    cycle_id: int
+    released: int
+    not_waiting: int  # reviews not waiting for results (not there yet, or already past)
+    failed: list[ReleaseFailure]
+
+
+class Scope(Out):
+    kind: str  # "all", or "partner": an HR partner's people only
+    people: int | None = None  # how many people a partner's scope holds (left out for "all")
+
+
+class Report(Out):
+    """A cycle report. Its fields depend on the report (`completion`, `distribution`, `leniency`, `goal-alignment`,
+    `participation`, `guidance`, `nine-box`, `calibration-deltas`); every one says its `scope`."""
+
+    model_config = ConfigDict(extra="allow")
+    scope: Scope
+
+
+# --- calibration --------------------------------------------------------------------------------------------------
+
+
+class CalibrationGroupOut(Out):
+    id: int
+    cycle_id: int
+    name: str
+    selector: dict[str, Any]  # {"department": name} | {"subtree": email} | {"people": [emails]}
+    status: str  # waiting, open, locked
+    facilitator: str | None
+    committee: list[str]  # emails
+    members: int
+    instance_id: int | None
+    opened_at: str | None
+    locked_at: str | None
+
+
+class CalibrationGroupList(Out):
+    items: list[CalibrationGroupOut]
+    ungrouped: list[str]  # emails of participants in no group
+
+
+class CalibrationGroupDetail(CalibrationGroupOut):
+    # people with manager and calibrated ratings, 9-box, distribution against guidance: engine/calibration/view.py
+    view: dict[str, Any]
+
+
+# --- accounts and people ------------------------------------------------------------------------------------------
+
+
+class TokenIssued(Out):
+    access_token: str
+    token_type: str
+    expires_in: int  # seconds
+
+
+class TokenOut(Out):
+    id: int
+    email: str
+    kind: str  # "api" (a bearer token) or "session" (a web page session)
+    label: str
+    status: str  # active, expired, revoked
+    created_at: str | None
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+    revoked_by: str | None
+    current: bool  # the token or session this request came with
+
+
+class TokenList(Out):
+    items: list[TokenOut]
+
+
+class Me(PersonRef):
+    id: int
+    locale: str
+    roles: list[str]
+
+
+class Lockout(Out):
+    kind: str  # "email" or "address"
+    key: str
+    failures: int
+    locked_until: str
+    retry_after: int  # seconds
+
+
+class LockoutList(Out):
+    items: list[Lockout]
+
+
+class Unlocked(Out):
+    unlocked: str  # the email or address
+    failures_forgiven: int
+
+
+class PersonOut(Out):
+    id: int
+    employee_no: str | None
+    name: str
+    email: str
+    department: str | None
+    title: str | None
+    locale: str
+    manager: PersonRef | None
+    hr_partner: PersonRef | None
+    active: bool
+
+
+class PersonActivation(PersonOut):
+    tokens_revoked: int
+
+
+class PeopleImported(Out):
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[dict[str, Any]]  # {"row", "field", "message"}: rows left out
+
+
+# --- definitions, incidents, the rest -----------------------------------------------------------------------------
+
+
+class DefinitionFileOut(Out):
+    name: str
+    kind: str  # bpmn, dmn, json
+    sha256: str
+
+
+class DefinitionWarning(Out):
+    model_config = ConfigDict(extra="allow")
+    element: str | None
+    message: str
+
+
+class DefinitionOut(Out):
+    id: int
+    key: str
+    version: int
+    name: str
+    has_scripts: bool
+    lanes: list[str]
+    warnings: list[DefinitionWarning]
+    deployed_at: str
+    files: list[DefinitionFileOut]
+
+
+class Deployed(DefinitionOut):
+    created: bool  # false: identical to the version named, nothing new was deployed (answered 200, not 201)
+
+
+class DefinitionVersions(DefinitionOut):
+    versions: list[int]
+
+
+class IncidentOut(Out):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    job: str
+    args: dict[str, Any]
+    error: str
+    attempts: int
+    status: str  # open, retrying, resolved
+    created_at: str | None
+    updated_at: str | None
+    resolved_at: str | None
+
+
+class IncidentList(Out):
+    items: list[IncidentOut]
+
+
+class DraftSaved(Out):
+    id: int
+    saved: bool
+
+
+class Health(Out):
+    ok: bool

@@ -6,12 +6,14 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from api.deps import CurrentPerson, CurrentToken, HRPerson, Id, ReaderPerson, SessionDep, client_address
+from api.responses import ERRORS, TOO_MANY_ATTEMPTS
+from api.schemas import LockoutList, Me, TokenIssued, TokenList, TokenOut, Unlocked
 from engine.core.errors import InvalidInput
 from engine.core.settings import get_settings
 from engine.org import accounts, signin, tokens
 from engine.org.people import person_ref
 
-router = APIRouter(prefix="/api", tags=["auth"])
+router = APIRouter(prefix="/api", tags=["auth"], responses=ERRORS)
 
 
 class Login(BaseModel):
@@ -24,7 +26,7 @@ class Unlock(BaseModel):
     address: str | None = None
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", response_model=TokenIssued, responses=TOO_MANY_ATTEMPTS)
 def create_token(body: Login, request: Request, session: SessionDep) -> dict:
     """Exchange email and password for a bearer token (429 with Retry-After after too many failures)."""
     hours = get_settings().token_hours
@@ -34,14 +36,14 @@ def create_token(body: Login, request: Request, session: SessionDep) -> dict:
     return {"access_token": token, "token_type": "bearer", "expires_in": hours * 3600}
 
 
-@router.post("/auth/logout")
+@router.post("/auth/logout", response_model=TokenOut)
 def logout(token: CurrentToken, session: SessionDep) -> dict:
     """Revoke the bearer token this request was sent with."""
     done = tokens.revoke(session, token_id=token.id, viewer=token.person, actor=token.person.email)
     return tokens.as_dict(done)
 
 
-@router.get("/me")
+@router.get("/me", response_model=Me)
 def me(person: CurrentPerson) -> dict:
     """Who the token belongs to, with roles."""
     return {
@@ -52,27 +54,27 @@ def me(person: CurrentPerson) -> dict:
     }
 
 
-@router.get("/tokens")
+@router.get("/tokens", response_model=TokenList)
 def list_tokens(token: CurrentToken, session: SessionDep, email: str | None = None) -> dict:
     """Your tokens and web sessions, newest first; HR, admins and auditors may ask for anybody's (`?email=`)."""
     found = tokens.list_tokens(session, viewer=token.person, email=email)
     return {"items": [tokens.as_dict(t, current_id=token.id) for t in found]}
 
 
-@router.delete("/tokens/{token_id}")
+@router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: Id, token: CurrentToken, session: SessionDep) -> dict:
     """Revoke a token or web session: your own; HR and admins anybody's. It stops working at once."""
     done = tokens.revoke(session, token_id=token_id, viewer=token.person, actor=token.person.email)
     return tokens.as_dict(done, current_id=token.id)
 
 
-@router.get("/accounts/lockouts")
+@router.get("/accounts/lockouts", response_model=LockoutList)
 def lockouts(session: SessionDep, _reader: ReaderPerson) -> dict:
     """Emails and client addresses locked now by failed sign-ins, with when each unlocks by itself."""
     return {"items": [lock.as_dict() for lock in signin.lockouts(session)]}
 
 
-@router.post("/accounts/lockouts/unlock")
+@router.post("/accounts/lockouts/unlock", response_model=Unlocked)
 def unlock(body: Unlock, session: SessionDep, actor: HRPerson) -> dict:
     """Forgive the failed sign-ins of one email or one address (`{"email"}` or `{"address"}`)."""
     if (body.email is None) == (body.address is None):

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPerson, HRPerson, Id, ReaderPerson, SessionDep
+from api.responses import ERRORS
+from api.schemas import CalibrationGroupDetail, CalibrationGroupList, CalibrationGroupOut
 from engine import calibration
 from engine.calibration import view as calibration_view
 from engine.core.errors import NotFound
@@ -17,7 +19,7 @@ from engine.org import accounts
 from engine.review.cycles import get_cycle
 from engine.store.models import CalibrationGroup, Person
 
-router = APIRouter(tags=["calibration"])
+router = APIRouter(tags=["calibration"], responses=ERRORS)
 READER_ROLES = {"hr_admin", "auditor", "admin"}
 
 
@@ -46,7 +48,7 @@ def _summary(session: Session, group: CalibrationGroup) -> dict[str, Any]:
     }
 
 
-@router.post("/api/cycles/{cycle_id}/calibration-groups", status_code=201)
+@router.post("/api/cycles/{cycle_id}/calibration-groups", status_code=201, response_model=CalibrationGroupOut)
 def create_group(cycle_id: Id, body: GroupIn, session: SessionDep, actor: HRPerson) -> dict:
     """A group chosen by `{"department": name}`, `{"subtree": manager email}` or `{"people": [emails]}`, with a
     facilitator and a committee. It opens by itself once every member's manager review is in."""
@@ -62,7 +64,7 @@ def create_group(cycle_id: Id, body: GroupIn, session: SessionDep, actor: HRPers
     return _summary(session, group)
 
 
-@router.get("/api/cycles/{cycle_id}/calibration-groups")
+@router.get("/api/cycles/{cycle_id}/calibration-groups", response_model=CalibrationGroupList)
 def list_groups(cycle_id: Id, session: SessionDep, _actor: ReaderPerson) -> dict:
     """The cycle's groups, and the participants in no group (with calibration on, their reviews would wait)."""
     cycle = get_cycle(session, cycle_id)
@@ -72,7 +74,7 @@ def list_groups(cycle_id: Id, session: SessionDep, _actor: ReaderPerson) -> dict
     }
 
 
-@router.get("/api/calibration-groups/{group_id}")
+@router.get("/api/calibration-groups/{group_id}", response_model=CalibrationGroupDetail)
 def get_group(group_id: Id, session: SessionDep, person: CurrentPerson) -> dict:
     """The session's view: manager and calibrated ratings side by side, 9-box and the distribution against the
     cycle's guidance. For readers, the facilitator and the committee; nobody else learns the group exists."""
@@ -85,7 +87,7 @@ def get_group(group_id: Id, session: SessionDep, person: CurrentPerson) -> dict:
     return _summary(session, group) | {"view": calibration_view.build(session, group)}
 
 
-@router.post("/api/calibration-groups/{group_id}/open")
+@router.post("/api/calibration-groups/{group_id}/open", response_model=CalibrationGroupOut)
 def open_group(group_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Open the session now, before every manager review is in (those not rated yet are listed as such)."""
     return _summary(session, calibration.open_group(session, actor=actor, group_id=group_id))

@@ -3,19 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from api.deps import HRPerson, Id, ScopedReader, SessionDep
-from api.schemas import CycleOut, CycleSettingsOut
+from api.responses import ERRORS
+from api.schemas import CycleOut, CycleSettingsOut, Preflight, Released
 from engine.org import scope
 from engine.review import cycle_edit, cycles
 from engine.review import launch as bulk_launch
 from engine.review import release as releasing
 from engine.store.models import Cycle
 
-router = APIRouter(prefix="/api/cycles", tags=["cycles"])
+router = APIRouter(prefix="/api/cycles", tags=["cycles"], responses=ERRORS)
 
 
 class CycleIn(BaseModel):
@@ -80,21 +80,21 @@ def change_settings(cycle_id: Id, body: dict[str, Any], session: SessionDep, act
     return _view(session, c) | {"warnings": warnings}
 
 
-@router.post("/{cycle_id}/preflight")
+@router.post("/{cycle_id}/preflight", response_model=Preflight)
 def preflight(cycle_id: Id, session: SessionDep, _actor: HRPerson) -> dict:
     """What would go wrong per person, and the load per reviewer; creates nothing."""
     return cycles.preflight(session, cycle_id=cycle_id)
 
 
-@router.post("/{cycle_id}/launch", status_code=202)
-def launch(cycle_id: Id, session: SessionDep, actor: HRPerson) -> JSONResponse:
+@router.post("/{cycle_id}/launch", status_code=202, response_model=CycleOut)
+def launch(cycle_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Start one instance per participant in the background; poll the cycle for progress."""
     c = cycles.launch(session, actor=actor, cycle_id=cycle_id)
     session.expire_all()
-    return JSONResponse(_view(session, cycles.get_cycle(session, c.id)), status_code=202)
+    return _view(session, cycles.get_cycle(session, c.id))
 
 
-@router.post("/{cycle_id}/release")
+@router.post("/{cycle_id}/release", response_model=Released)
 def release(cycle_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Release results: every review waiting for them moves on to the employee's acknowledgement."""
     return releasing.release_results(session, actor=actor, cycle_id=cycle_id)

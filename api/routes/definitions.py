@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from api.deps import DefinitionReader, DeployerPerson, Id, SessionDep
+from api.responses import ERRORS, download
+from api.schemas import DefinitionOut, DefinitionVersions, Deployed
 from api.security import inert_xml
 from engine.bpmn import bpmn_check
 from engine.core.errors import NotFound, TooLarge
 from engine.process import definitions
 from engine.store.models import Definition
 
-router = APIRouter(prefix="/api/definitions", tags=["definitions"])
+router = APIRouter(prefix="/api/definitions", tags=["definitions"], responses=ERRORS)
 
 
 def _view(d: Definition) -> dict:
@@ -27,8 +29,15 @@ def _view(d: Definition) -> dict:
     }
 
 
-@router.post("", status_code=201)
-async def deploy(files: list[UploadFile], session: SessionDep, actor: DeployerPerson, request: Request) -> JSONResponse:
+@router.post(
+    "",
+    status_code=201,
+    response_model=Deployed,
+    responses={200: {"model": Deployed, "description": "Identical to a deployed version (returned): nothing new."}},
+)
+async def deploy(
+    files: list[UploadFile], session: SessionDep, actor: DeployerPerson, request: Request, response: Response
+) -> dict:
     """Deploy one or more .bpmn/.dmn files with their .json form schemas as a new version."""
     loaded = []
     for f in files:
@@ -46,16 +55,17 @@ async def deploy(files: list[UploadFile], session: SessionDep, actor: DeployerPe
                 "message": f"These files are identical to version {definition.version}; nothing new was deployed.",
             },
         ]
-    return JSONResponse(body, status_code=201 if created else 200)
+    response.status_code = 201 if created else 200
+    return body
 
 
-@router.get("")
+@router.get("", response_model=list[DefinitionOut])
 def list_definitions(session: SessionDep, _actor: DefinitionReader) -> list[dict]:
     """Every deployed definition version."""
     return [_view(d) for d in definitions.listing(session)]
 
 
-@router.get("/{key}")
+@router.get("/{key}", response_model=DefinitionVersions)
 def get_definition(key: str, session: SessionDep, _actor: DefinitionReader) -> dict:
     """The latest version of a definition, with the list of all its versions."""
     latest = definitions.get(session, key)
@@ -63,7 +73,11 @@ def get_definition(key: str, session: SessionDep, _actor: DefinitionReader) -> d
     return {**_view(latest), "versions": versions}
 
 
-@router.get("/{key}/versions/{version}/bpmn")
+@router.get(
+    "/{key}/versions/{version}/bpmn",
+    response_class=Response,
+    responses=download("application/xml", "The main BPMN file of that version, as an attachment.", text=True),
+)
 def get_bpmn(key: str, version: Id, session: SessionDep, _actor: DefinitionReader) -> Response:
     """The BPMN XML of one version (the main diagram file)."""
     d = definitions.get(session, key, version)

@@ -7,12 +7,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import CurrentPerson, Id, ReaderPerson, SessionDep
+from api.responses import ERRORS
 from api.schemas import EventList, InstanceDetail, RaterDetailOpened, Verify
 from engine import audit
 from engine.queries import views
 from engine.review import anonymity
 
-router = APIRouter(prefix="/api", tags=["instances", "audit"])
+router = APIRouter(prefix="/api", tags=["instances", "audit"], responses=ERRORS)
 
 
 @router.get("/instances/{instance_id}", response_model=InstanceDetail)

@@ -3,21 +3,23 @@ from __future__ import annotations
 from fastapi import APIRouter, UploadFile
 
 from api.deps import CurrentPerson, HRPerson, Id, SessionDep
+from api.responses import ERRORS
+from api.schemas import PeopleImported, PersonActivation, PersonOut
 from engine.core.errors import NotFound
 from engine.org import accounts, people
 from engine.org.accounts import roles_of
 
-router = APIRouter(prefix="/api/people", tags=["people"])
+router = APIRouter(prefix="/api/people", tags=["people"], responses=ERRORS)
 
 
-@router.post("/import")
+@router.post("/import", response_model=PeopleImported)
 async def import_people(file: UploadFile, session: SessionDep, actor: HRPerson) -> dict:
     """Create or update people from a UTF-8 CSV (see DESIGN.md for the columns)."""
     data = await file.read(people.MAX_CSV_BYTES + 1)
     return people.import_csv(session, data=data, actor=actor.email).as_dict()
 
 
-@router.get("/{person_id}")
+@router.get("/{person_id}", response_model=PersonOut)
 def get_person(person_id: Id, session: SessionDep, actor: CurrentPerson) -> dict:
     """A person's record: for themselves, their manager, and HR/auditors."""
     person = session.get(people.Person, person_id)
@@ -29,14 +31,14 @@ def get_person(person_id: Id, session: SessionDep, actor: CurrentPerson) -> dict
     return _person(person)
 
 
-@router.post("/{person_id}/deactivate")
+@router.post("/{person_id}/deactivate", response_model=PersonActivation)
 def deactivate(person_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """End every session and token of a person at once; they can no longer sign in (their record stays)."""
     person, ended = accounts.set_active(session, person_id=person_id, active=False, actor=actor.email)
     return {**_person(person), "tokens_revoked": ended}
 
 
-@router.post("/{person_id}/activate")
+@router.post("/{person_id}/activate", response_model=PersonActivation)
 def activate(person_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Let a deactivated person sign in again (their old sessions and tokens stay revoked)."""
     person, _ = accounts.set_active(session, person_id=person_id, active=True, actor=actor.email)

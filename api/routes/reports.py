@@ -15,13 +15,15 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import Id, ScopedReader, SessionDep
+from api.responses import ERRORS, download
+from api.schemas import Report
 from engine import reports
 from engine.core.errors import NotFound
 from engine.org import scope
 from engine.reports import calibration_deltas as calibration_report
 from engine.reports import guidance, nine_box
 
-router = APIRouter(prefix="/api/cycles", tags=["reports"])
+router = APIRouter(prefix="/api/cycles", tags=["reports"], responses=ERRORS)
 
 Table = tuple[list[str], list[list[Any]]]
 Stage = Literal["before", "after"]
@@ -209,7 +211,9 @@ def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("/{cycle_id}/reports/{name}.xlsx")
+@router.get(
+    "/{cycle_id}/reports/{name}.xlsx", response_class=Response, responses=download(XLSX, "The report as a workbook.")
+)
 def report_xlsx(
     cycle_id: Id, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
 ) -> Response:
@@ -226,7 +230,11 @@ def report_xlsx(
 
 
 # The .csv and .xlsx routes are declared first: `{name}` alone would also match "completion.csv".
-@router.get("/{cycle_id}/reports/{name}.csv")
+@router.get(
+    "/{cycle_id}/reports/{name}.csv",
+    response_class=Response,
+    responses=download("text/csv", "The report as CSV (UTF-8 with BOM).", text=True),
+)
 def report_csv(
     cycle_id: Id, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
 ) -> Response:
@@ -242,7 +250,8 @@ def report_csv(
     )
 
 
-@router.get("/{cycle_id}/reports/{name}")
+# exclude_unset: a scope of the whole cycle is `{"kind": "all"}`, without a `people` count
+@router.get("/{cycle_id}/reports/{name}", response_model=Report, response_model_exclude_unset=True)
 def report(
     cycle_id: Id, name: str, session: SessionDep, actor: ScopedReader, by: str = "department", stage: Stage = "before"
 ) -> dict:

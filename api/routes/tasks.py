@@ -6,13 +6,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import CurrentPerson, Id, SessionDep
-from api.schemas import Completed, TaskDetail, TaskList
+from api.responses import ERRORS
+from api.schemas import Completed, DraftSaved, TaskDetail, TaskList
 from engine.process import runtime
 from engine.queries import views
 from engine.review import anonymity
 from engine.store.models import Person, Task
 
-router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/tasks", tags=["tasks"], responses=ERRORS)
 
 
 class Submission(BaseModel):
@@ -43,7 +44,7 @@ def get_task(task_id: Id, session: SessionDep, actor: CurrentPerson) -> dict:
     return views.task_detail(session, actor=actor, task_id=task_id)
 
 
-@router.put("/{task_id}/draft")
+@router.put("/{task_id}/draft", response_model=DraftSaved)
 def save_draft(task_id: Id, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
     """Keep unfinished answers without submitting them."""
     runtime.save_draft(session, task_id=task_id, actor=actor, data=body.data)
