@@ -87,6 +87,5 @@ def _jobs_go_to_the_broker(**_: Any) -> None:
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
     """A forked pool process must not share the parent's database connections."""
-    db.make_engine.cache_clear()
-    db._factory.cache_clear()
+    db.forget_connections()
 

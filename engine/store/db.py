@@ -70,3 +70,10 @@ def _factory(engine: Engine) -> sessionmaker[Session]:
 
 def new_session(engine: Engine | None = None) -> Session:
     return _factory(engine or get_engine())()
+
+
+def forget_connections() -> None:
+    """Drop this process's engines and session factories (a forked child must not share the parent's
+    connections): the next session connects afresh."""
+    make_engine.cache_clear()
+    _factory.cache_clear()
