@@ -34,7 +34,7 @@ def test_a_step_that_finds_nothing_saves_nothing(session):
     state, version, events = instance.state, instance.version, _events(session)
 
     def step(change: kernel.Change) -> str:
-        change.wf  # loaded, looked at
+        assert spiff.ready_tasks(change.wf)  # loaded, looked at
         change.event("should.not.appear", {})
         change.nothing()
         return "idle"
@@ -69,9 +69,8 @@ def test_a_draft_does_not_load_the_workflow(session, monkeypatch):
     monkeypatch.setattr(spiff, "load", lambda state, spec: (loads.append(1), real(state, spec))[1])
     runtime.save_draft(session, task_id=task.id, actor=people[EMPLOYEE], data={"progress": "half way"})
     assert loads == []
-    runtime.complete_task(
-        session, task_id=task.id, actor=people[EMPLOYEE], data={"progress": "Shipped the icons / 完成了图标库", "blockers": [], "mood": 4}
-    )
+    answer = {"progress": "Shipped the icons / 完成了图标库", "blockers": [], "mood": 4}
+    runtime.complete_task(session, task_id=task.id, actor=people[EMPLOYEE], data=answer)
     assert loads == [1]  # a completion loads it once
 
 
