@@ -11,7 +11,7 @@ import sys
 import uvicorn
 
 from api.app import create_app
-from engine import jobs
+from engine import bootstrap, jobs
 from engine.store import db
 from engine.store.schema import upgrade
 from tests.web import world
@@ -19,6 +19,7 @@ from tests.web import world
 
 def main() -> None:
     fd = int(sys.argv[1])
+    bootstrap.start()
     jobs.set_mode("inline")  # launches finish inside the request, so pages show the result at once
     upgrade(db.get_engine())
     session = db.new_session()
