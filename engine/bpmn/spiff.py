@@ -453,7 +453,7 @@ class _EngineClockDatetime(datetime):
         return value.astimezone(tz) if tz is not None else value.astimezone().replace(tzinfo=None)
 
 
-_spiff_timer.datetime = _EngineClockDatetime  # type: ignore[misc]
+_spiff_timer.datetime = _EngineClockDatetime
 
 
 def fire_timers(wf: BpmnWorkflow) -> None:
