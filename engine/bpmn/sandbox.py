@@ -20,6 +20,7 @@ import math
 import operator
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import CodeType
@@ -154,7 +155,7 @@ FORBIDDEN_NAMES = frozenset(dir(builtins)) - set(ALLOWED_BUILTINS) - set(HELPERS
 FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro", "gi_frame", "f_globals", "f_locals", "f_back"})
 
 
-_INPLACE = {
+_INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd,
     "-=": operator.isub,
     "*=": operator.imul,
@@ -243,7 +244,8 @@ def _compile(source: str, mode: str) -> CodeType:
     result = _restricted(source, mode)
     if result.errors or result.code is None:
         raise ScriptRefused("; ".join(result.errors) or "could not compile")
-    return result.code
+    code: CodeType = result.code
+    return code
 
 
 def _with_budget(code: CodeType, g: dict[str, Any], budget: float) -> Any:
