@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,11 @@ from engine.org import accounts, people, signin, tokens
 from engine.process import definitions
 from engine.review import cycle_edit, cycles
 from engine.store import db, schema, secret_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from engine.store.models import Person
 
 app = typer.Typer(
     cls=CliGroup,
@@ -46,7 +51,7 @@ out = Console()
 CLI_ACTOR = "system:cli"
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Session:
     require_initialised()
     return db.new_session()
 
@@ -196,7 +201,7 @@ def token_revoke(token_id: int) -> None:
         out.print(f"token {token.id} of {token.person.email} revoked")
 
 
-def _actor_for(s, email: str | None):  # type: ignore[no-untyped-def]
+def _actor_for(s: Session, email: str | None) -> Person:
     from engine.store.models import Account, Person
 
     if email:
@@ -205,8 +210,9 @@ def _actor_for(s, email: str | None):  # type: ignore[no-untyped-def]
             err.print(f"[red]Error:[/red] no person {email}")
             raise typer.Exit(2)
         return person
-    person = s.query(Person).join(Account).filter(Person.active).order_by(Person.id).all()
-    admins = [p for p in person if {"admin", "designer"} & set(p.account.roles)]
+    candidates = s.query(Person).join(Account).filter(Person.active).order_by(Person.id).all()
+    # the inner join means every candidate has an account
+    admins = [p for p in candidates if p.account is not None and {"admin", "designer"} & set(p.account.roles)]
     if not admins:
         err.print("[red]Error:[/red] create an admin or designer account first, or pass --as EMAIL")
         raise typer.Exit(2)
@@ -253,7 +259,7 @@ def cycle_create(
         out.print(f"cycle {c.id} created ({c.name})")
 
 
-def _settings_object(settings: str) -> dict:
+def _settings_object(settings: str) -> dict[str, Any]:
     try:
         parsed = json.loads(settings)
     except json.JSONDecodeError as exc:
@@ -263,7 +269,7 @@ def _settings_object(settings: str) -> dict:
     return parsed
 
 
-def _setting_changes(assignments: list[str], settings: str | None) -> dict:
+def _setting_changes(assignments: list[str], settings: str | None) -> dict[str, Any]:
     """The settings to change, from `--settings JSON` or `--set key.sub=value` (value as JSON, else text)."""
     if settings is not None and assignments:
         _fail_line("Give either --settings JSON or --set key=value, not both.")
@@ -526,7 +532,7 @@ def demo(
         _serve(host, port, demo=True)
 
 
-def _selector(department: str | None, subtree: str | None, people: str | None) -> dict:
+def _selector(department: str | None, subtree: str | None, people: str | None) -> dict[str, Any]:
     given = {k: v for k, v in (("department", department), ("subtree", subtree), ("people", people)) if v}
     if len(given) != 1:
         err.print("[red]Error:[/red] choose the group with exactly one of --department, --subtree or --people.")
