@@ -145,7 +145,7 @@ def _referenced(name: str, bundle: dict[str, Any]) -> list[str]:
 def embed(name: str, bundle: dict[str, Any]) -> dict[str, Any]:
     """The form `name` as one self-contained schema: referenced files under `$defs["file:<name>"]`."""
     names = set(bundle)
-    root = _rewrite(_without_id(bundle[name]), name, name, names)
+    root: dict[str, Any] = _rewrite(_without_id(bundle[name]), name, name, names)
     needed = _referenced(name, bundle)
     if needed:
         defs = dict(root.get("$defs") or {})

@@ -108,7 +108,7 @@ def _additional_properties(validator: Any, aP: Any, instance: Any, schema: dict[
 FORMATS = FormatChecker()
 
 
-@FORMATS.checks("regex", raises=re2.error)
+@FORMATS.checks("regex", raises=re2.error)  # type: ignore[untyped-decorator]  # jsonschema ships no types
 def _is_regex(instance: object) -> bool:
     return not isinstance(instance, str) or re2.compile(instance, _OPTIONS) is not None  # an answer: not cached
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from api.cli.errors import CliGroup, err, require_initialised
 from api.cli.errors import fail_line as _fail_line
@@ -51,7 +52,7 @@ out = Console()
 CLI_ACTOR = "system:cli"
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Session:
     require_initialised()
     return db.new_session()
 
@@ -201,7 +202,7 @@ def token_revoke(token_id: int) -> None:
         out.print(f"token {token.id} of {token.person.email} revoked")
 
 
-def _actor_for(s, email: str | None):  # type: ignore[no-untyped-def]
+def _actor_for(s: Session, email: str | None) -> Person:
 
     if email:
         person = people.by_email(s, email)
@@ -209,8 +210,9 @@ def _actor_for(s, email: str | None):  # type: ignore[no-untyped-def]
             err.print(f"[red]Error:[/red] no person {email}")
             raise typer.Exit(2)
         return person
-    person = s.query(Person).join(Account).filter(Person.active).order_by(Person.id).all()
-    admins = [p for p in person if {"admin", "designer"} & set(p.account.roles)]
+    candidates = s.query(Person).join(Account).filter(Person.active).order_by(Person.id).all()
+    # the inner join means every candidate has an account
+    admins = [p for p in candidates if p.account is not None and {"admin", "designer"} & set(p.account.roles)]
     if not admins:
         err.print("[red]Error:[/red] create an admin or designer account first, or pass --as EMAIL")
         raise typer.Exit(2)
@@ -257,7 +259,7 @@ def cycle_create(
         out.print(f"cycle {c.id} created ({c.name})")
 
 
-def _settings_object(settings: str) -> dict:
+def _settings_object(settings: str) -> dict[str, Any]:
     try:
         parsed = json.loads(settings)
     except json.JSONDecodeError as exc:
@@ -267,7 +269,7 @@ def _settings_object(settings: str) -> dict:
     return parsed
 
 
-def _setting_changes(assignments: list[str], settings: str | None) -> dict:
+def _setting_changes(assignments: list[str], settings: str | None) -> dict[str, Any]:
     """The settings to change, from `--settings JSON` or `--set key.sub=value` (value as JSON, else text)."""
     if settings is not None and assignments:
         _fail_line("Give either --settings JSON or --set key=value, not both.")
@@ -522,7 +524,7 @@ def demo(
         _serve(host, port, demo=True)
 
 
-def _selector(department: str | None, subtree: str | None, people: str | None) -> dict:
+def _selector(department: str | None, subtree: str | None, people: str | None) -> dict[str, Any]:
     given = {k: v for k, v in (("department", department), ("subtree", subtree), ("people", people)) if v}
     if len(given) != 1:
         err.print("[red]Error:[/red] choose the group with exactly one of --department, --subtree or --people.")

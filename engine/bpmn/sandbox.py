@@ -20,12 +20,13 @@ import math
 import operator
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import CodeType
 from typing import Any
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import (
     full_write_guard,
@@ -37,7 +38,10 @@ from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
 from engine.bpmn import sandbox_worker
-from engine.bpmn.stops import ScriptLimit, ScriptRefused, ScriptStopped, ScriptTimeout  # noqa: F401
+from engine.bpmn.stops import ScriptLimit as ScriptLimit  # noqa: F401
+from engine.bpmn.stops import ScriptRefused as ScriptRefused
+from engine.bpmn.stops import ScriptStopped as ScriptStopped
+from engine.bpmn.stops import ScriptTimeout as ScriptTimeout
 from engine.core import clock
 
 FILENAME = "<reviewflow-script>"
@@ -143,7 +147,7 @@ FORBIDDEN_NAMES = frozenset(dir(builtins)) - set(ALLOWED_BUILTINS) - set(HELPERS
 FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro", "gi_frame", "f_globals", "f_locals", "f_back"})
 
 
-_INPLACE = {
+_INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd,
     "-=": operator.isub,
     "*=": operator.imul,
@@ -232,7 +236,8 @@ def _compile(source: str, mode: str) -> CodeType:
     result = _restricted(source, mode)
     if result.errors or result.code is None:
         raise ScriptRefused("; ".join(result.errors) or "could not compile")
-    return result.code
+    code: CodeType = result.code
+    return code
 
 
 def _with_budget(code: CodeType, g: dict[str, Any], budget: float) -> Any:

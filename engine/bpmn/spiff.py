@@ -36,7 +36,7 @@ from engine.core.settings import get_settings
 # ---------------------------------------------------------------------------------------------- scripts
 
 
-class RestrictedEnvironment(TaskDataEnvironment):
+class RestrictedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffWorkflow has no types
     """Runs every script, condition and expression through `engine.sandbox`."""
 
     def __init__(self, budget: float | None = None) -> None:
@@ -54,13 +54,13 @@ class RestrictedEnvironment(TaskDataEnvironment):
     def budget(self, seconds: float | None) -> None:
         self._budget = seconds
 
-    def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
         g = sandbox.base_globals()
         g.update(external_context or {})
         g.update(context)
         return sandbox.run_eval(expression, g, budget=self.budget)
 
-    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
         g = sandbox.base_globals()
         g.update(external_context or {})
         g.update(context)
@@ -71,7 +71,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         context.update(result)
         return True
 
-    def call_service(self, context: dict, **kwargs: Any) -> Any:
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
         raise NotImplementedError("service tasks are not supported; use a user task or a job")
 
 
@@ -261,7 +261,8 @@ def _validation_error(exc: ValidationException) -> DefinitionInvalid:
 
 def _top_level_process(parser: SpiffBpmnParser, trees: list[tuple[str, Any]]) -> str:
     ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
-    executable, called = [], set()
+    executable: list[str] = []
+    called: set[str | None] = set()
     for _name, tree in trees:
         for proc in tree.iterfind(".//bpmn:process", ns):
             if proc.get("isExecutable", "false").lower() == "true":
@@ -283,17 +284,17 @@ def _top_level_process(parser: SpiffBpmnParser, trees: list[tuple[str, Any]]) ->
 # ---------------------------------------------------------------------------------------------- serializer
 
 
-class _CachedSpecConverter(BpmnWorkflowConverter):
+class _CachedSpecConverter(BpmnWorkflowConverter):  # type: ignore[misc]  # SpiffWorkflow has no types
     """Stores `spec_key` (the definition id) instead of the whole spec in every instance's state."""
 
-    def to_dict(self, workflow: BpmnWorkflow) -> dict:
-        dct = WorkflowConverter.to_dict(self, workflow)
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
         dct["spec_key"] = workflow.spec_key
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct: dict) -> BpmnWorkflow:
+    def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
         given = _LOADING.get()
         if given is None:
             raise RuntimeError("spiff.load needs the workflow's spec")
@@ -350,7 +351,8 @@ def load(state: str, spec: Spec | tuple[Any, dict[str, Any]]) -> BpmnWorkflow:
 
 
 def dump(wf: BpmnWorkflow) -> str:
-    return SERIALIZER.serialize_json(wf)
+    state: str = SERIALIZER.serialize_json(wf)
+    return state
 
 
 def run_engine(wf: BpmnWorkflow) -> None:
@@ -468,7 +470,7 @@ class _EngineClockDatetime(datetime):
         return value.astimezone(tz) if tz is not None else value.astimezone().replace(tzinfo=None)
 
 
-_spiff_timer.datetime = _EngineClockDatetime  # type: ignore[misc]
+_spiff_timer.datetime = _EngineClockDatetime
 
 
 def fire_timers(wf: BpmnWorkflow) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.core.errors import InvalidInput, NotFound
-from engine.store.models import Person
+from engine.store.models import Person as Person  # re-exported: callers use people.Person
 from engine.store.transaction import transactional
 
 COLUMNS = ("employee_no", "name", "email", "manager_email", "department", "title", "locale", "hr_partner_email")
@@ -165,7 +165,7 @@ def _save(
     result: ImportResult,
 ) -> None:
     """Create or update the remaining rows; a column absent from the file leaves that field as it was."""
-    before: dict[str, tuple] = {}
+    before: dict[str, tuple[Any, ...]] = {}
     for email, (_line, row) in rows.items():
         person = org.get(email)
         values: dict[str, str | None] = {"name": row["name"]}
@@ -198,7 +198,7 @@ def _save(
     session.flush()
 
 
-def _snapshot(person: Person) -> tuple:
+def _snapshot(person: Person) -> tuple[Any, ...]:
     return (
         person.name,
         person.employee_no,

@@ -8,18 +8,40 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core.actors import (  # noqa: F401 - the lane names are part of this module's face
-    COMMITTEE,
-    DIRECT,
-    EMPLOYEE,
-    FACILITATOR,
-    HR,
-    MANAGER,
-    PEER,
-    PER_ITEM,
-    PER_MEMBER,
-    SKIP,
-    STANDARD,
-    norm,
+    COMMITTEE as COMMITTEE,
+)
+from engine.core.actors import (
+    DIRECT as DIRECT,
+)
+from engine.core.actors import (
+    EMPLOYEE as EMPLOYEE,
+)
+from engine.core.actors import (
+    FACILITATOR as FACILITATOR,
+)
+from engine.core.actors import (
+    HR as HR,
+)
+from engine.core.actors import (
+    MANAGER as MANAGER,
+)
+from engine.core.actors import (
+    PEER as PEER,
+)
+from engine.core.actors import (
+    PER_ITEM as PER_ITEM,
+)
+from engine.core.actors import (
+    PER_MEMBER as PER_MEMBER,
+)
+from engine.core.actors import (
+    SKIP as SKIP,
+)
+from engine.core.actors import (
+    STANDARD as STANDARD,
+)
+from engine.core.actors import (
+    norm as norm,
 )
 from engine.store.models import Account, Person
 

@@ -24,7 +24,10 @@ from engine.core import clock
 from engine.core.errors import Forbidden, InvalidInput, NotFound
 from engine.org.accounts import roles_of
 from engine.process import lanes
-from engine.process.raters import RATER_TASKS, managers_of, perspective, stand_ins  # noqa: F401 - part of the 360 face
+from engine.process.raters import RATER_TASKS as RATER_TASKS  # noqa: F401 - part of the 360 face
+from engine.process.raters import managers_of as managers_of
+from engine.process.raters import perspective as perspective
+from engine.process.raters import stand_ins as stand_ins
 from engine.review import feedback
 from engine.store.models import AuditEvent, Cycle, Instance, Person, Task, TaskAssignee
 from engine.store.transaction import transact
@@ -34,6 +37,8 @@ DETAIL_MINUTES = 30
 OPENED = "rater_detail.opened"
 REASON_MIN, REASON_MAX = 10, 500
 RATER_ACTIONS = {"task.completed", "task.draft_saved", "workflow.failed"}  # what a rater does on their task
+
+
 class Sight(enum.Enum):
     SUMMARY = "summary"  # involved, or not a reader: aggregates at or above the threshold, no rater tasks or rows
     ANONYMOUS = "anonymous"  # an uninvolved reader: answers without identity, time or id; not below the threshold

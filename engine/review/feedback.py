@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.core.actors import PERSPECTIVES, perspective_of  # noqa: F401 - the 360 perspectives, named once
+from engine.core.actors import PERSPECTIVES as PERSPECTIVES  # noqa: F401 - the 360 perspectives, named once
+from engine.core.actors import perspective_of as perspective_of
 from engine.process import hooks
 from engine.store.models import Instance
 
 SKIP_TEXT = {"decline_reason"}
-
 
 
 def _answers(raw: Any) -> list[dict[str, Any]]:
