@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # How many modules may still be exempt from mypy's strict checks. Lower it when you take a module off the list
 # in pyproject.toml; never raise it.
-MAX_NOT_YET_STRICT = 19
+MAX_NOT_YET_STRICT = 16
 
 
 def _not_yet_strict() -> list[str]:

@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -50,7 +50,10 @@ def _run(name: str, kwargs: dict[str, Any]) -> None:
     _runner(name, kwargs)
 
 
-def job(fn: Callable[..., Any]) -> Callable[..., Any]:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def job(fn: F) -> F:
     REGISTRY[fn.__name__] = fn
     return fn
 

@@ -25,7 +25,7 @@ def lookup(data: dict[str, Any], path: str) -> Any:
     return value
 
 
-def check(session: Session, schema: dict[str, Any], data: dict[str, Any], task_data: dict[str, Any]) -> list[dict]:
+def check(session: Session, schema: dict[str, Any], data: dict[str, Any], task_data: dict[str, Any]) -> list[dict[str, Any]]:
     """Problems with `data` under the `x-` keywords of `schema`, given the task's workflow data."""
     errors: list[dict[str, str]] = []
     totals = schema.get("x-total") or []
@@ -48,7 +48,7 @@ def check(session: Session, schema: dict[str, Any], data: dict[str, Any], task_d
 
 def _fields(
     session: Session, schema: dict[str, Any], data: dict[str, Any], task_data: dict[str, Any], prefix: str
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The per-property keywords, also inside the objects of an array (e.g. `goals/2/aligned_to`)."""
     errors: list[dict[str, str]] = []
     for name, prop in (schema.get("properties") or {}).items():
@@ -68,7 +68,7 @@ def _fields(
     return errors
 
 
-def _bounds(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]) -> list[dict]:
+def _bounds(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]) -> list[dict[str, Any]]:
     rule = prop.get("x-bounds-from")
     if not isinstance(rule, dict) or not isinstance(value, list):
         return []
@@ -80,7 +80,7 @@ def _bounds(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, An
     return []
 
 
-def _items_from(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]) -> list[dict]:
+def _items_from(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]) -> list[dict[str, Any]]:
     source = prop.get("x-items-from")
     if not isinstance(source, str) or not isinstance(value, list):
         return []
@@ -98,7 +98,7 @@ def _items_from(name: str, prop: dict[str, Any], value: Any, task_data: dict[str
     return []
 
 
-def _choices(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]) -> list[dict]:
+def _choices(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]) -> list[dict[str, Any]]:
     source = prop.get("x-choices-from")
     if not isinstance(source, str) or value in (None, ""):
         return []
@@ -111,7 +111,7 @@ def _choices(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, A
     return []
 
 
-def _people(session: Session, name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]) -> list[dict]:
+def _people(session: Session, name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]) -> list[dict[str, Any]]:
     rule = prop.get("x-person") or (prop.get("items") or {}).get("x-person")
     values = value if isinstance(value, list) else [value]
     emails = [v.strip().lower() for v in values if isinstance(v, str)]
