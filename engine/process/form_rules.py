@@ -25,7 +25,9 @@ def lookup(data: dict[str, Any], path: str) -> Any:
     return value
 
 
-def check(session: Session, schema: dict[str, Any], data: dict[str, Any], task_data: dict[str, Any]) -> list[dict[str, Any]]:
+def check(
+    session: Session, schema: dict[str, Any], data: dict[str, Any], task_data: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Problems with `data` under the `x-` keywords of `schema`, given the task's workflow data."""
     errors: list[dict[str, str]] = []
     totals = schema.get("x-total") or []
@@ -111,7 +113,9 @@ def _choices(name: str, prop: dict[str, Any], value: Any, task_data: dict[str, A
     return []
 
 
-def _people(session: Session, name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]) -> list[dict[str, Any]]:
+def _people(
+    session: Session, name: str, prop: dict[str, Any], value: Any, task_data: dict[str, Any]
+) -> list[dict[str, Any]]:
     rule = prop.get("x-person") or (prop.get("items") or {}).get("x-person")
     values = value if isinstance(value, list) else [value]
     emails = [v.strip().lower() for v in values if isinstance(v, str)]
