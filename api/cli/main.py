@@ -18,7 +18,7 @@ from engine import audit, jobs
 from engine.bpmn import sandbox_worker
 from engine.core.errors import ReviewflowError
 from engine.core.settings import get_settings
-from engine.org import accounts, people, signin, tokens
+from engine.org import accounts, people, policy, signin, tokens
 from engine.process import definitions
 from engine.review import cycle_edit, cycles
 from engine.store import db, schema, secret_key
@@ -206,7 +206,7 @@ def _actor_for(s, email: str | None):  # type: ignore[no-untyped-def]
             raise typer.Exit(2)
         return person
     person = s.query(Person).join(Account).filter(Person.active).order_by(Person.id).all()
-    admins = [p for p in person if {"admin", "designer"} & set(p.account.roles)]
+    admins = [p for p in person if policy.allows(p, policy.CLI_ACTOR)]
     if not admins:
         err.print("[red]Error:[/red] create an admin or designer account first, or pass --as EMAIL")
         raise typer.Exit(2)

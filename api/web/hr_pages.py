@@ -19,7 +19,7 @@ from api.web.session import CSRF, WebDefinitionReader, WebDeployer, WebHR, WebRe
 from engine import demo, reports
 from engine.bpmn import bpmn_check
 from engine.core.errors import DefinitionInvalid, InvalidInput, NotFound, TooLarge
-from engine.org import people
+from engine.org import people, policy
 from engine.process import definitions
 from engine.queries import browse
 from engine.review import cycles
@@ -252,7 +252,7 @@ def _dashboard(request: Request, db: SessionDep, cycle_id: int, **extra: Any) ->
             text.t("Overall ratings", "整体评分分布"),
         ),
         instances=browse.instances(db, cycle_id=cycle_id),
-        can_manage=bool(person.roles & {"hr_admin", "admin"}),
+        can_manage=policy.allows(person.roles, policy.MANAGE),
         **extra,
     )
 

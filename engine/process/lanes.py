@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.org import policy
 from engine.store.models import Account, Person
 
 EMPLOYEE, MANAGER, SKIP, HR, PEER, DIRECT, COMMITTEE, FACILITATOR = (
@@ -49,7 +50,7 @@ def unknown_lanes(lanes: list[str]) -> list[str]:
 
 def hr_admins(session: Session) -> list[Person]:
     people = session.scalars(select(Person).join(Account, Account.person_id == Person.id).where(Person.active))
-    return [p for p in people if "hr_admin" in (p.account.roles if p.account else [])]
+    return [p for p in people if policy.allows(p, policy.HR_LANE)]
 
 
 def freeze(session: Session, subject: Person, settings: dict[str, Any]) -> dict[str, list[str]]:

@@ -28,6 +28,7 @@ from engine.core.errors import (
 from engine.core.settings import get_settings
 from engine.jobs import incidents
 from engine.notify import outbox
+from engine.org import policy
 from engine.org.accounts import roles_of
 from engine.process import definitions, form_rules, lanes
 from engine.review import anonymity, feedback, records, reminders
@@ -37,7 +38,7 @@ from forms.instructions import render_checked as render_instructions
 from forms.validation import EMPTY_FORM, bad_text, field_error, validate
 
 SETTINGS_CHECK_JOB = "check_cycle_settings"  # review/cycle_edit.py: resolving the incident re-checks the settings
-READERS = anonymity.READER_ROLES  # may read every task and instance (rater identities: engine/review/anonymity.py)
+READERS = frozenset(policy.holders(policy.READ_ALL))  # may read every task and instance (rater identities: anonymity)
 
 
 def check_answer(data: Any, *, what: str = "answer") -> None:
