@@ -81,10 +81,13 @@ def people_import(file: Path) -> None:
         raise typer.Exit(1)
 
 
+ROLE_HELP = f"{', '.join(policy.ROLES[:-1])} or {policy.ROLES[-1]}"  # hr_admin, hr_partner, ... or designer
+
+
 @account_app.command("create")
 def account_create(
     email: str,
-    role: Annotated[list[str] | None, typer.Option(help="hr_admin, hr_partner, auditor, admin or designer")] = None,
+    role: Annotated[list[str] | None, typer.Option(help=ROLE_HELP)] = None,
     password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
 ) -> None:
     """Create or update a login (roles add up)."""
