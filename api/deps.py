@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from engine.core.errors import Forbidden, Unauthorized
-from engine.org import accounts, tokens
+from engine.org import policy, tokens
 from engine.store import db
 from engine.store.models import ApiToken, Person
 
@@ -58,20 +58,20 @@ def current_person(token: CurrentToken) -> Person:
 CurrentPerson = Annotated[Person, Depends(current_person)]
 
 
-def require(*roles: str) -> Callable[[Person], Person]:
-    """A dependency that lets through people holding any of `roles`."""
+def require(permission: str) -> Callable[[Person], Person]:
+    """A dependency that lets through people holding `permission` (engine/org/policy.py)."""
 
     def check(person: CurrentPerson) -> Person:
-        if not accounts.roles_of(person) & set(roles):
-            raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+        if not policy.allows(person, permission):
+            raise Forbidden(f"This needs one of the roles: {', '.join(policy.holders(permission))}.")
         return person
 
     return check
 
 
-HRPerson = Annotated[Person, Depends(require("hr_admin", "admin"))]
-ReaderPerson = Annotated[Person, Depends(require("hr_admin", "auditor", "admin"))]
+HRPerson = Annotated[Person, Depends(require(policy.MANAGE))]
+ReaderPerson = Annotated[Person, Depends(require(policy.READ_ALL))]
 # Readers plus HR partners, who see only the people partnered to them (engine/org/scope.py): reports, summaries.
-ScopedReader = Annotated[Person, Depends(require("hr_admin", "hr_partner", "auditor", "admin"))]
-DeployerPerson = Annotated[Person, Depends(require("hr_admin", "designer", "admin"))]
-DefinitionReader = Annotated[Person, Depends(require("hr_admin", "designer", "auditor", "admin"))]
+ScopedReader = Annotated[Person, Depends(require(policy.READ_SCOPED))]
+DeployerPerson = Annotated[Person, Depends(require(policy.DEPLOY))]
+DefinitionReader = Annotated[Person, Depends(require(policy.READ_DEFINITIONS))]

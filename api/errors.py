@@ -1,4 +1,5 @@
-"""The one place that maps Reviewflow's errors to HTTP: JSON bodies `{"error", "detail", "errors"}`."""
+"""The one place that maps Reviewflow's errors to HTTP: JSON bodies `{"error", "detail", "errors"}`, and the status
+code of every engine error for the API and the pages alike (`status_for`; the pages answer in HTML: api/web)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ STATUS = {
     e.WorkflowFailed: 422,
     AuditKeyMissing: 503,  # the server's audit key file is gone: nothing can be recorded until it is restored
 }
+
+
+def status_for(exc: Exception) -> int:
+    """The HTTP status of an engine error, the same in the JSON API and on the pages (400 for one not listed)."""
+    return next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
 
 
 def body(code: str, detail: str, errors: list | None = None) -> dict:
@@ -70,7 +76,7 @@ def shape_errors(found: Sequence[Any]) -> list[dict[str, str]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.ReviewflowError)
     async def _domain(_request: Request, exc: e.ReviewflowError) -> JSONResponse:
-        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        status = status_for(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(exc, e.TooManyAttempts):
             headers = {"Retry-After": str(exc.retry_after)}

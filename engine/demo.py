@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 import forms
 import workflows
 from engine import calibration
-from engine.org import accounts, people
+from engine.org import accounts, people, policy
 from engine.process import definitions
 from engine.review import cycles
 from engine.store.models import Cycle, Definition, Person
@@ -67,9 +67,11 @@ def seed(session: Session) -> dict[str, Any]:
     org = list(session.scalars(select(Person).where(Person.employee).order_by(Person.id)))
     ceo = next(p for p in org if p.manager_id is None and p.department != "People")
     hr = next(p for p in org if p.department == "People")
-    accounts.create_account(session, email=hr.email, roles=["hr_admin"], password=PASSWORD, actor=ACTOR)
-    accounts.create_account(session, email=ceo.email, roles=["admin", "designer"], password=PASSWORD, actor=ACTOR)
-    accounts.create_account(session, email="auditor@acme.test", roles=["auditor"], password=PASSWORD, actor=ACTOR)
+    accounts.create_account(session, email=hr.email, roles=[policy.HR_ADMIN], password=PASSWORD, actor=ACTOR)
+    accounts.create_account(
+        session, email=ceo.email, roles=[policy.ADMIN, policy.DESIGNER], password=PASSWORD, actor=ACTOR
+    )
+    accounts.create_account(session, email="auditor@acme.test", roles=[policy.AUDITOR], password=PASSWORD, actor=ACTOR)
     for person in org:  # every participant can sign in to the web pages with the demo password
         if person.account is None or not person.account.password_hash:
             accounts.create_account(session, email=person.email, roles=[], password=PASSWORD, actor=ACTOR)
@@ -113,7 +115,7 @@ def seed(session: Session) -> dict[str, Any]:
         ("manager", lead.email),
         ("HR admin", hr.email),
         ("admin + designer", ceo.email),
-        ("auditor", "auditor@acme.test"),
+        (policy.AUDITOR, "auditor@acme.test"),
     ]
     return {
         "cycle_id": cycle.id,

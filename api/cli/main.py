@@ -22,7 +22,7 @@ from engine import demo as demo_seed
 from engine.bpmn import sandbox_worker
 from engine.core.errors import ReviewflowError
 from engine.core.settings import get_settings
-from engine.org import accounts, people, signin, tokens
+from engine.org import accounts, people, policy, signin, tokens
 from engine.process import definitions, instance_check, timers
 from engine.review import cycle_edit, cycles, launch_progress, release
 from engine.review.cycles import get_cycle
@@ -87,10 +87,13 @@ def people_import(file: Path) -> None:
         raise typer.Exit(1)
 
 
+ROLE_HELP = f"{', '.join(policy.ROLES[:-1])} or {policy.ROLES[-1]}"  # hr_admin, hr_partner, ... or designer
+
+
 @account_app.command("create")
 def account_create(
     email: str,
-    role: Annotated[list[str] | None, typer.Option(help="hr_admin, hr_partner, auditor, admin or designer")] = None,
+    role: Annotated[list[str] | None, typer.Option(help=ROLE_HELP)] = None,
     password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
 ) -> None:
     """Create or update a login (roles add up)."""
@@ -211,8 +214,7 @@ def _actor_for(s: Session, email: str | None) -> Person:
             raise typer.Exit(2)
         return person
     candidates = s.query(Person).join(Account).filter(Person.active).order_by(Person.id).all()
-    # the inner join means every candidate has an account
-    admins = [p for p in candidates if p.account is not None and {"admin", "designer"} & set(p.account.roles)]
+    admins = [p for p in candidates if policy.allows(p, policy.CLI_ACTOR)]
     if not admins:
         err.print("[red]Error:[/red] create an admin or designer account first, or pass --as EMAIL")
         raise typer.Exit(2)

@@ -15,12 +15,11 @@ from api.schemas import CalibrationGroupDetail, CalibrationGroupList, Calibratio
 from engine import calibration
 from engine.calibration import view as calibration_view
 from engine.core.errors import NotFound
-from engine.org import accounts
+from engine.org import policy
 from engine.review.cycles import get_cycle
 from engine.store.models import CalibrationGroup, Person
 
 router = APIRouter(tags=["calibration"], responses=ERRORS)
-READER_ROLES = {"hr_admin", "auditor", "admin"}
 
 
 class GroupIn(BaseModel):
@@ -80,7 +79,7 @@ def get_group(group_id: Id, session: SessionDep, person: CurrentPerson) -> dict:
     cycle's guidance. For readers, the facilitator and the committee; nobody else learns the group exists."""
     group = session.get(CalibrationGroup, group_id)
     allowed = group is not None and (
-        bool(accounts.roles_of(person) & READER_ROLES) or person.id in {group.facilitator_id, *group.committee}
+        policy.allows(person, policy.READ_ALL) or person.id in {group.facilitator_id, *group.committee}
     )
     if group is None or not allowed:
         raise NotFound(f"No calibration group with id {group_id}.")

@@ -6,8 +6,7 @@ from api.deps import CurrentPerson, HRPerson, Id, SessionDep
 from api.responses import ERRORS
 from api.schemas import PeopleImported, PersonActivation, PersonOut
 from engine.core.errors import NotFound
-from engine.org import accounts, people
-from engine.org.accounts import roles_of
+from engine.org import accounts, people, policy
 
 router = APIRouter(prefix="/api/people", tags=["people"], responses=ERRORS)
 
@@ -24,7 +23,7 @@ def get_person(person_id: Id, session: SessionDep, actor: CurrentPerson) -> dict
     """A person's record: for themselves, their manager, and HR/auditors."""
     person = session.get(people.Person, person_id)
     allowed = person is not None and (
-        person.id == actor.id or person.manager_id == actor.id or roles_of(actor) & {"hr_admin", "auditor", "admin"}
+        person.id == actor.id or person.manager_id == actor.id or policy.allows(actor, policy.READ_ALL)
     )
     if person is None or not allowed:
         raise NotFound(f"No person with id {person_id} for you.")

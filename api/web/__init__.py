@@ -1,7 +1,8 @@
 """HTML pages for every role, mounted at `/` beside the JSON API (which stays under /api).
 
 `install(app)` adds the page routers, the static files and error handling that answers pages with pages: not
-signed in -> the login page; a refused or unknown page -> a kind 403/404 page; /api keeps its JSON errors.
+signed in -> the login page; an engine error -> a kind page with the status the API gives the same error
+(api/errors.py `status_for`: 403, 404, 409, 422, ...); /api keeps its JSON errors.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.errors import status_for
 from api.web import audit_pages, hr_pages, participant_pages, session
 from api.web.render import page
 from engine.core import errors as e
@@ -52,10 +54,10 @@ def install(app: FastAPI) -> None:
         if not is_page(request) or wants_json(request):
             return await json_domain(request, exc)  # type: ignore[misc]
         assert isinstance(exc, e.ReviewflowError)
-        status = 403 if isinstance(exc, e.Forbidden) else 404 if isinstance(exc, e.NotFound) else 400
-        if isinstance(exc, e.Conflict):
-            status = 409
-        return error_page(request, status, exc.detail)
+        answer = error_page(request, status_for(exc), exc.detail)  # the API's status for the same error
+        if isinstance(exc, e.TooManyAttempts):
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
 
     async def http(request: Request, exc: Exception) -> Response:
         if not is_page(request) or wants_json(request):

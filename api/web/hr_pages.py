@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from api.deps import Id, QueryId, SessionDep
+from api.errors import status_for
 from api.security import inert_xml
 from api.web import bpmn_repair, charts
 from api.web.i18n import Text, locale_for
@@ -19,7 +20,7 @@ from api.web.session import CSRF, WebDefinitionReader, WebDeployer, WebHR, WebRe
 from engine import demo, reports
 from engine.bpmn import bpmn_check
 from engine.core.errors import DefinitionInvalid, InvalidInput, NotFound, TooLarge
-from engine.org import people
+from engine.org import people, policy
 from engine.process import definitions
 from engine.queries import browse
 from engine.review import cycles
@@ -95,7 +96,7 @@ async def modeler_deploy(request: Request, db: SessionDep, person: WebDeployer) 
         definition, created = definitions.deploy(db, actor=person, files=files)
     except DefinitionInvalid as exc:
         db.rollback()
-        return JSONResponse({"detail": exc.detail, "errors": exc.errors}, status_code=422)
+        return JSONResponse({"detail": exc.detail, "errors": exc.errors}, status_code=status_for(exc))
     return JSONResponse(
         {"key": definition.key, "version": definition.version, "created": created, "warnings": definition.warnings},
         status_code=201 if created else 200,
@@ -125,17 +126,17 @@ async def people_import(request: Request, db: SessionDep, person: WebHR) -> Resp
     """Create or update people from the uploaded CSV; per-row problems are listed."""
     form = await request.form()
     upload = form.get("file")
-    result, error = None, None
+    result, error, status = None, None, 200
     if not isinstance(upload, UploadFile) or not upload.filename:
         error = Text(locale_for(request, person.locale)).t("Choose a CSV file first.", "请先选择一个 CSV 文件。")
+        status = 422
     else:
         data = await upload.read(people.MAX_CSV_BYTES + 1)
         try:
             result = people.import_csv(db, data=data, actor=person.email).as_dict()
         except InvalidInput as exc:
             db.rollback()
-            error = exc.detail
-    status = 422 if error else 200
+            error, status = exc.detail, status_for(exc)
     return page(request, "people.html", status_code=status, result=result, error=error, count=len(browse.directory(db)))
 
 
@@ -210,7 +211,7 @@ async def cycle_create(request: Request, db: SessionDep, person: WebHR) -> Respo
     except (InvalidInput, NotFound) as exc:
         db.rollback()
         errors = exc.errors or [{"path": "definition", "message": exc.detail}]
-        return _new_cycle_page(request, db, 422, values=values, errors=errors, detail=exc.detail)
+        return _new_cycle_page(request, db, status_for(exc), values=values, errors=errors, detail=exc.detail)
     return RedirectResponse(f"/cycles/{cycle.id}", status_code=303)
 
 
@@ -252,7 +253,7 @@ def _dashboard(request: Request, db: SessionDep, cycle_id: int, **extra: Any) ->
             text.t("Overall ratings", "整体评分分布"),
         ),
         instances=browse.instances(db, cycle_id=cycle_id),
-        can_manage=bool(person.roles & {"hr_admin", "admin"}),
+        can_manage=policy.allows(person.roles, policy.MANAGE),
         **extra,
     )
 

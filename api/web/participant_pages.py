@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import Id, SessionDep, client_address
+from api.errors import status_for
 from api.web import formkit, session
 from api.web.i18n import COOKIE as LANG_COOKIE
 from api.web.i18n import LANGS
@@ -54,15 +55,15 @@ async def login(request: Request, db: SessionDep) -> Response:
     target = _safe_next(str(form.get("next") or "/"))
     try:
         sid = accounts.login(db, email=email, password=password, address=client_address(request), kind="session")
-    except Unauthorized:
-        return page(request, "login.html", status_code=401, next=target, email=email, error="mismatch")
-    except Forbidden:
-        return page(request, "login.html", status_code=403, next=target, email=email, error="inactive")
+    except Unauthorized as exc:
+        return page(request, "login.html", status_code=status_for(exc), next=target, email=email, error="mismatch")
+    except Forbidden as exc:
+        return page(request, "login.html", status_code=status_for(exc), next=target, email=email, error="inactive")
     except TooManyAttempts as exc:
         response = page(
             request,
             "login.html",
-            status_code=429,
+            status_code=status_for(exc),
             next=target,
             email=email,
             error="locked",
@@ -169,10 +170,10 @@ async def task_post(task_id: Id, request: Request, db: SessionDep, person: WebPe
         runtime.complete_task(db, task_id=task_id, actor=person, data=data)
     except FormInvalid as exc:
         db.rollback()
-        return _task_page(request, db, person, task_id, data=data, errors=exc.errors, status_code=422)
+        return _task_page(request, db, person, task_id, data=data, errors=exc.errors, status_code=status_for(exc))
     except (WorkflowFailed, Conflict) as exc:
         db.rollback()
-        return _task_page(request, db, person, task_id, data=data, problem=exc.detail, status_code=409)
+        return _task_page(request, db, person, task_id, data=data, problem=exc.detail, status_code=status_for(exc))
     return RedirectResponse(f"/inbox?done={task_id}", status_code=303)
 
 

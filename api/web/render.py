@@ -14,6 +14,7 @@ from markupsafe import Markup
 from api.web import formkit, session
 from api.web.i18n import Text, context_label, locale_for, status_label
 from api.web.session import Viewer
+from engine.org import policy
 
 HERE = Path(__file__).parent
 env = Environment(
@@ -44,10 +45,10 @@ def page(request: Request, template: str, status_code: int = 200, **ctx: Any) ->
         request=request,
         person=person,
         roles=roles,
-        is_hr=bool(roles & {"hr_admin", "admin"}),
-        is_reader=bool(roles & {"hr_admin", "auditor", "admin"}),
-        is_deployer=bool(roles & {"hr_admin", "designer", "admin"}),
-        can_read_definitions=bool(roles & {"hr_admin", "designer", "auditor", "admin"}),
+        is_hr=policy.allows(roles, policy.MANAGE),
+        is_reader=policy.allows(roles, policy.READ_ALL),
+        is_deployer=policy.allows(roles, policy.DEPLOY),
+        can_read_definitions=policy.allows(roles, policy.READ_DEFINITIONS),
         csrf=session.csrf_token(request),
         csrf_field=session.CSRF_FIELD,
         tr=text,

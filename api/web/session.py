@@ -23,7 +23,7 @@ from starlette.responses import Response
 from api.deps import SessionDep
 from engine.core.errors import Forbidden, Unauthorized
 from engine.core.settings import get_settings
-from engine.org import accounts, tokens
+from engine.org import accounts, policy, tokens
 from engine.store import secret_key
 from engine.store.models import Person
 
@@ -151,16 +151,18 @@ async def check_csrf(request: Request) -> None:
 CSRF = Depends(check_csrf)
 
 
-def web_require(*roles: str) -> Callable[[Person], Person]:
+def web_require(permission: str) -> Callable[[Person], Person]:
+    """A page dependency that lets through people holding `permission` (engine/org/policy.py)."""
+
     def check(person: WebPerson) -> Person:
-        if not accounts.roles_of(person) & set(roles):
-            raise Forbidden(f"This page needs one of the roles: {', '.join(roles)}.")
+        if not policy.allows(person, permission):
+            raise Forbidden(f"This page needs one of the roles: {', '.join(policy.holders(permission))}.")
         return person
 
     return check
 
 
-WebHR = Annotated[Person, Depends(web_require("hr_admin", "admin"))]
-WebReader = Annotated[Person, Depends(web_require("hr_admin", "auditor", "admin"))]
-WebDeployer = Annotated[Person, Depends(web_require("hr_admin", "designer", "admin"))]
-WebDefinitionReader = Annotated[Person, Depends(web_require("hr_admin", "designer", "auditor", "admin"))]
+WebHR = Annotated[Person, Depends(web_require(policy.MANAGE))]
+WebReader = Annotated[Person, Depends(web_require(policy.READ_ALL))]
+WebDeployer = Annotated[Person, Depends(web_require(policy.DEPLOY))]
+WebDefinitionReader = Annotated[Person, Depends(web_require(policy.READ_DEFINITIONS))]

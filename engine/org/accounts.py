@@ -15,13 +15,12 @@ from engine.core.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from engine.core.settings import get_settings
 from engine.org import signin, tokens
 from engine.org.people import normalize_email
+from engine.org.policy import ROLES as ROLES  # every role an account may hold (engine/org/policy.py)
 from engine.org.tokens import issue_token as issue_token  # the public face keeps these names
 from engine.org.tokens import person_for_token as person_for_token
 from engine.store.models import Account, Person
 from engine.store.transaction import transact, transactional
 
-# hr_partner: an HR business partner, who reads cycle reports over the people partnered to them (engine/org/scope.py)
-ROLES = ("hr_admin", "hr_partner", "auditor", "admin", "designer")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 # The hash of a password nobody knows: checked for unknown emails so they cost what known ones do.
 _DUMMY_HASH = "scrypt$7fcedffd7d7a619426592586522d2c73$f18381d37bac79cda6941e610fe27f4253877245f6a7f93165157511c4048632"

@@ -13,21 +13,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from engine.org.accounts import roles_of
+from engine.org import policy
 from engine.store.models import Person
-
-WHOLE_CYCLE = frozenset({"hr_admin", "auditor", "admin"})
-PARTNER = "hr_partner"
 
 Subjects = set[int] | None  # person ids in scope; None = everyone
 
 
 def subjects_in_scope(session: Session, person: Person) -> Subjects:
     """The ids of the people `person` may see in reports; None for the whole cycle, empty for anyone else."""
-    roles = roles_of(person)
-    if roles & WHOLE_CYCLE:
+    if policy.allows(person, policy.READ_ALL):
         return None
-    if PARTNER not in roles:
+    if not policy.allows(person, policy.READ_PARTNERED):
         return set()
     q = select(Person.id).where(Person.hr_partner_id == person.id, Person.id != person.id)
     return set(session.scalars(q))

@@ -23,6 +23,7 @@ from engine import audit
 from engine.core import clock
 from engine.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from engine.core.settings import get_settings
+from engine.org import policy
 from engine.org.people import normalize_email
 from engine.store.models import ApiToken, Person
 from engine.store.transaction import transact, transactional
@@ -30,8 +31,6 @@ from engine.store.transaction import transact, transactional
 log = logging.getLogger(__name__)
 KINDS = ("api", "session")
 TOUCH_EVERY = timedelta(minutes=1)  # `last_used_at` is written at most this often per token
-MANAGERS = {"hr_admin", "admin"}  # may list and revoke anybody's tokens
-READERS = MANAGERS | {"auditor"}  # may list anybody's tokens
 LIST_LIMIT = 200
 
 
@@ -144,16 +143,12 @@ def as_dict(token: ApiToken, *, current_id: int | None = None) -> dict[str, Any]
     }
 
 
-def _roles(person: Person) -> set[str]:
-    return set(person.account.roles or []) if person.account is not None else set()
-
-
 def list_tokens(session: Session, *, viewer: Person | None, email: str | None = None) -> list[ApiToken]:
     """A person's tokens and sessions, newest first: the viewer's own, or (HR, admins, auditors; None = the CLI)
     anybody's by email."""
     owner = viewer
     if email is not None and (viewer is None or normalize_email(email) != viewer.email):
-        if viewer is not None and not _roles(viewer) & READERS:
+        if viewer is not None and not policy.allows(viewer, policy.READ_ALL):  # may list anybody's tokens
             raise Forbidden("Only HR, admins and auditors may list other people's tokens.")
         owner = session.scalar(select(Person).where(Person.email == normalize_email(email)))
         if owner is None:
@@ -170,10 +165,9 @@ def revoke(session: Session, *, token_id: int, viewer: Person | None, actor: str
     nothing."""
     token = session.get(ApiToken, token_id)
     if token is not None and viewer is not None and token.person_id != viewer.id:
-        roles = _roles(viewer)
-        if not roles & READERS:
+        if not policy.allows(viewer, policy.READ_ALL):
             token = None  # not theirs: they learn nothing
-        elif not roles & MANAGERS:
+        elif not policy.allows(viewer, policy.MANAGE):  # may revoke anybody's tokens
             raise Forbidden("Only HR and admins may revoke other people's tokens.")
     if token is None:
         raise NotFound(f"No token with id {token_id} for you.")

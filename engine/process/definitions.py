@@ -16,7 +16,7 @@ from engine.bpmn import bpmn_check, spiff
 from engine.core import actors
 from engine.core.errors import DefinitionInvalid, Forbidden, NotFound, TooLarge
 from engine.core.settings import get_settings
-from engine.org.accounts import roles_of
+from engine.org import policy
 from engine.process import lanes
 from engine.store.models import Definition, DefinitionFile, Person
 from engine.store.transaction import transactional
@@ -110,9 +110,9 @@ def deploy(session: Session, *, actor: Person, files: list[tuple[str, bytes]]) -
             )
     if problems:
         raise DefinitionInvalid(spiff.problems_summary(problems), errors=problems)
-    if parsed.has_scripts and not roles_of(actor) & {"designer", "admin"}:
+    if parsed.has_scripts and not policy.allows(actor, policy.DEPLOY_SCRIPTS):
         raise Forbidden("This diagram contains script tasks; deploying scripts needs the designer role.")
-    if not roles_of(actor) & {"designer", "admin", "hr_admin"}:
+    if not policy.allows(actor, policy.DEPLOY):
         raise Forbidden("Deploying diagrams needs the hr_admin or designer role.")
 
     warnings = [

@@ -7,43 +7,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.core.actors import (  # noqa: F401 - the lane names are part of this module's face
-    COMMITTEE as COMMITTEE,
-)
-from engine.core.actors import (
-    DIRECT as DIRECT,
-)
-from engine.core.actors import (
-    EMPLOYEE as EMPLOYEE,
-)
-from engine.core.actors import (
-    FACILITATOR as FACILITATOR,
-)
-from engine.core.actors import (
-    HR as HR,
-)
-from engine.core.actors import (
-    MANAGER as MANAGER,
-)
-from engine.core.actors import (
-    PEER as PEER,
-)
-from engine.core.actors import (
-    PER_ITEM as PER_ITEM,
-)
-from engine.core.actors import (
-    PER_MEMBER as PER_MEMBER,
-)
-from engine.core.actors import (
-    SKIP as SKIP,
-)
-from engine.core.actors import (
-    STANDARD as STANDARD,
-)
-from engine.core.actors import (
-    norm as norm,
-)
+from engine.core import actors
+from engine.core.actors import norm as norm  # the lane names live in engine/core/actors.py; lanes speaks them too
+from engine.org import policy
 from engine.store.models import Account, Person
+
+EMPLOYEE, MANAGER, SKIP, HR = actors.EMPLOYEE, actors.MANAGER, actors.SKIP, actors.HR
+PEER, DIRECT, COMMITTEE, FACILITATOR = actors.PEER, actors.DIRECT, actors.COMMITTEE, actors.FACILITATOR
+STANDARD, PER_ITEM, PER_MEMBER = actors.STANDARD, actors.PER_ITEM, actors.PER_MEMBER
 
 
 def unknown_lanes(lanes: list[str]) -> list[str]:
@@ -52,7 +23,7 @@ def unknown_lanes(lanes: list[str]) -> list[str]:
 
 def hr_admins(session: Session) -> list[Person]:
     people = session.scalars(select(Person).join(Account, Account.person_id == Person.id).where(Person.active))
-    return [p for p in people if "hr_admin" in (p.account.roles if p.account else [])]
+    return [p for p in people if policy.allows(p, policy.HR_LANE)]
 
 
 def freeze(session: Session, subject: Person, settings: dict[str, Any]) -> dict[str, list[str]]:

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.core.errors import Forbidden, NotFound
-from engine.org.accounts import roles_of
+from engine.org import policy
 from engine.org.people import person_ref
 from engine.process import definitions
-from engine.process.runtime import READERS, can_read_task
+from engine.process.runtime import can_read_task
 from engine.review import anonymity
 from engine.review.anonymity import Sight
 from engine.store.models import AuditEvent, Definition, Instance, Person, Task, TaskAssignee
@@ -87,7 +87,7 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
             "form": {"schema": schema, "ui_schema": ui},
             "data": (task.draft if task.draft is not None else task.prefill or {}) if task.status == "open" else {},
             "has_draft": task.draft is not None,
-            "submitted": task.submitted if (mine or roles_of(actor) & READERS) else None,
+            "submitted": task.submitted if (mine or policy.allows(actor, policy.READ_ALL)) else None,
             "can_complete": mine and task.status == "open",
         }
     )
@@ -101,7 +101,7 @@ def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dic
     if instance is None:
         raise NotFound(f"No instance with id {instance_id} for you.")
     tasks = list(session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
-    reader = bool(roles_of(actor) & READERS)
+    reader = policy.allows(actor, policy.READ_ALL)
     mine = [t for t in tasks if actor.id in {a.person_id for a in t.assignees}]
     if not reader and not mine and instance.subject_id != actor.id:
         raise NotFound(f"No instance with id {instance_id} for you.")

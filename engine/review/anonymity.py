@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from engine import audit
 from engine.core import clock
 from engine.core.errors import Forbidden, InvalidInput, NotFound
-from engine.org.accounts import roles_of
+from engine.org import policy
 from engine.process import lanes
 from engine.process.raters import RATER_TASKS as RATER_TASKS  # noqa: F401 - part of the 360 face
 from engine.process.raters import managers_of as managers_of
@@ -32,7 +32,6 @@ from engine.review import feedback
 from engine.store.models import AuditEvent, Cycle, Instance, Person, Task, TaskAssignee
 from engine.store.transaction import transact
 
-READER_ROLES = {"hr_admin", "auditor", "admin"}
 DETAIL_MINUTES = 30
 OPENED = "rater_detail.opened"
 REASON_MIN, REASON_MAX = 10, 500
@@ -84,7 +83,7 @@ def opened_until(session: Session, *, viewer: Person, instance_id: int) -> datet
 
 def sight(session: Session, *, viewer: Person, instance: Instance) -> Sight:
     """How much of the raters of `instance` the viewer may see — the one decision every surface uses."""
-    if not roles_of(viewer) & READER_ROLES or involved(session, viewer=viewer, instance=instance):
+    if not policy.allows(viewer, policy.READ_ALL) or involved(session, viewer=viewer, instance=instance):
         return Sight.SUMMARY
     if opened_until(session, viewer=viewer, instance_id=instance.id) is not None:
         return Sight.IDENTIFIED
@@ -104,7 +103,7 @@ def open_detail(session: Session, *, viewer: Person, instance_id: int, reason: A
     if not REASON_MIN <= len(text) <= REASON_MAX:
         message = f"Say why you need to see who gave which answer, in {REASON_MIN} to {REASON_MAX} characters."
         raise InvalidInput(message, errors=[{"path": "reason", "message": message}])
-    if not roles_of(viewer) & READER_ROLES:
+    if not policy.allows(viewer, policy.READ_ALL):
         raise Forbidden("Only HR admins, auditors and admins may open rater detail.")
 
     def work() -> dict[str, Any]:
