@@ -15,7 +15,7 @@ from engine.org import accounts
 from engine.store.models import CalibrationGroup, Person, ReviewRecord, Task
 from tests import factories as f
 from tests.api.test_reports_api import NAMES as REPORT_NAMES
-from tests.engine.test_reports import seed_cycle
+from tests.engine.reports.test_reports import seed_cycle
 
 pytestmark = pytest.mark.both_dbs
 

@@ -13,7 +13,7 @@ import pytest
 from engine.org import accounts
 from engine.store.models import Person, ReviewRecord
 from tests import factories as f
-from tests.engine.test_reports import seed_cycle
+from tests.engine.reports.test_reports import seed_cycle
 from tests.workflows.steps import PEERS, drive_to_release
 
 pytestmark = pytest.mark.both_dbs

@@ -15,7 +15,7 @@ from engine.org import accounts
 from engine.queries import views
 from engine.store.models import AuditEvent, Task
 from tests import factories as f
-from tests.engine.test_audit import _as_superuser
+from tests.engine.audit.test_audit import _as_superuser
 
 EMPLOYEE, OTHER = "designer1@initech.test", "designer2@initech.test"
 AUDITOR = "auditor@initech.test"

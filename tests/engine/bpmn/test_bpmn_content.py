@@ -10,7 +10,7 @@ import pytest
 from engine.bpmn import bpmn_check, spiff
 from engine.core.errors import DefinitionInvalid
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = sorted([*ROOT.glob("workflows/*.bpmn"), *ROOT.glob("tests/**/*.bpmn"), *ROOT.glob("tests/**/*.dmn")])
 
 DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>

@@ -16,7 +16,7 @@ from engine.core.errors import TooManyAttempts, Unauthorized
 from engine.core.settings import get_settings
 from engine.org import accounts
 from tests import factories as f
-from tests.engine.test_cli import assert_refused, reviewflow
+from tests.api.cli.test_cli import assert_refused, reviewflow
 
 HR, EMPLOYEE = "people@initech.test", "designer1@initech.test"
 PASSWORD = "L0ng-enough-pass"

@@ -11,7 +11,7 @@ import pytest
 from engine.org import accounts, policy
 from engine.store.models import Account, Person
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # The table as a plain picture: changing who may do what must change this test too.
 EXPECTED = {

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ENGINE = Path(__file__).resolve().parents[2] / "engine"
+ENGINE = Path(__file__).resolve().parents[3] / "engine"
 
 
 def _declared() -> set[str]:

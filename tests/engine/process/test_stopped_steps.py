@@ -15,7 +15,7 @@ from engine.process import definitions, runtime, timers
 from engine.store.job_models import Incident
 from engine.store.models import Instance, Task, Timer
 from tests import factories as f
-from tests.engine.test_scripts import SCRIPTED
+from tests.engine.bpmn.test_scripts import SCRIPTED
 
 EMPLOYEE = "designer1@initech.test"
 C_LOOP = "sum(map(sum, [range(10**6)] * 10**6))"

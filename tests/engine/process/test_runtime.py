@@ -180,7 +180,7 @@ def test_twenty_parallel_peer_submissions_to_one_instance_all_land(session):
 def test_a_failing_step_after_a_form_keeps_the_answers_and_the_task(session):
     from engine.core.errors import WorkflowFailed
     from engine.process import definitions
-    from tests.engine.test_scripts import SCRIPTED
+    from tests.engine.bpmn.test_scripts import SCRIPTED
 
     people = f.org(session)
     diagram = SCRIPTED.replace("CODE", "ratio = 1 / 0").encode()
