@@ -77,36 +77,23 @@ def record_projector(*kinds: str) -> Callable[[F], F]:
     return register
 
 
-def context_provider(name: str) -> Callable[[F], F]:
-    def register(fn: F) -> F:
-        context_providers[name] = fn
-        return fn
+def _into(table: dict[str, Any]) -> Callable[[str], Callable[[F], F]]:
+    """A decorator factory that registers a function in `table` under a name."""
 
-    return register
+    def named(name: str) -> Callable[[F], F]:
+        def register(fn: F) -> F:
+            table[name] = fn
+            return fn
 
+        return register
 
-def message_handler(name: str) -> Callable[[F], F]:
-    def register(fn: F) -> F:
-        message_handlers[name] = fn
-        return fn
-
-    return register
+    return named
 
 
-def preflight_note(name: str) -> Callable[[F], F]:
-    def register(fn: F) -> F:
-        preflight_notes[name] = fn
-        return fn
-
-    return register
-
-
-def tick(name: str) -> Callable[[F], F]:
-    def register(fn: F) -> F:
-        tick_work[name] = fn
-        return fn
-
-    return register
+context_provider = _into(context_providers)  # @hooks.context_provider("feedback_summary")
+message_handler = _into(message_handlers)  # @hooks.message_handler("calibrated")
+preflight_note = _into(preflight_notes)  # @hooks.preflight_note("calibration")
+tick = _into(tick_work)  # @hooks.tick("launch_chunks")
 
 
 def _same(a: Callable[..., Any], b: Callable[..., Any]) -> bool:

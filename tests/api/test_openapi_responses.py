@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 
 from engine.jobs import incidents
 from tests import factories as f
+from tests.api.test_reports_api import NAMES
 from tests.workflows.calibration_steps import MEMBERS, calibration_cycle, to_manager_rating
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,16 +27,7 @@ DOWNLOADS = {
 }
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 EMPLOYEE, MANAGER = "designer1@initech.test", "design.lead@initech.test"
-REPORTS = (
-    "completion",
-    "distribution",
-    "leniency",
-    "goal-alignment",
-    "participation",
-    "guidance",
-    "nine-box",
-    "calibration-deltas",
-)
+REPORTS = NAMES  # every report the API serves
 
 
 def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
