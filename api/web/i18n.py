@@ -51,7 +51,7 @@ class Text:
         return value
 
     def bi(self, text: str | None) -> str:
-        """"English / 中文" names (as the shipped diagrams write them) show the reader's half."""
+        """ "English / 中文" names (as the shipped diagrams write them) show the reader's half."""
         if not text or text.count(" / ") != 1:
             return text or ""
         en, zh = text.split(" / ")
@@ -121,3 +121,56 @@ STATUSES: dict[str, tuple[str, str]] = {
 def status_label(text: Text, status: str) -> str:
     en, zh = STATUSES.get(status, (status, status))
     return text.t(en, zh)
+
+
+# What happened, as the timeline names it (the action code stays in the exports and beside the label).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "instance.started": ("Review started", "评估开始"),
+    "instance.cancelled": ("Review cancelled", "评估已取消"),
+    "instance.migrated": ("Moved to a new diagram version", "已迁移到新版本流程"),
+    "instance.migration_reverted": ("Move to the new version undone", "已撤销版本迁移"),
+    "task.created": ("Task opened", "任务已创建"),
+    "task.completed": ("Submitted", "已提交"),
+    "task.draft_saved": ("Draft saved", "草稿已保存"),
+    "task.cancelled": ("Task closed by the workflow", "任务已由流程关闭"),
+    "task.withdrawn": ("Task withdrawn", "任务已撤回"),
+    "task.reassigned": ("Task reassigned", "任务已转交"),
+    "task.delegated": ("Task delegated", "任务已委托"),
+    "task.reopened": ("Task reopened", "任务已重新打开"),
+    "task.due_changed": ("Due date changed", "截止日期已更改"),
+    "task.state": ("Workflow step", "流程步骤"),
+    "message.delivered": ("Message received", "已收到消息"),
+    "timer.fired": ("Timer fired", "定时器已触发"),
+    "workflow.failed": ("A step failed", "步骤失败"),
+    "calibration.changed": ("Calibration changed a rating", "校准调整了评分"),
+    "calibration.locked": ("Calibration agreed", "校准已确认"),
+    "cycle.participants_added": ("People added to the cycle", "已向周期添加人员"),
+}
+
+
+def action_label(text: Text, action: str) -> str:
+    en, zh = ACTIONS.get(action, (action, action))
+    return text.t(en, zh)
+
+
+def action_summary(text: Text, payload: Any) -> str:
+    """For an HR action on a review: who had it, who has it now, on whose behalf, and why — one line."""
+    if not isinstance(payload, dict):
+        return ""
+    parts = []
+
+    def people(value: Any) -> str:
+        return ", ".join(value) if isinstance(value, list) else str(value)
+
+    if payload.get("from") and payload.get("to"):
+        parts.append(
+            text.t(
+                f"from {people(payload['from'])} to {people(payload['to'])}",
+                f"从 {people(payload['from'])} 到 {people(payload['to'])}",
+            )
+        )
+    if payload.get("on_behalf_of"):
+        parts.append(text.t(f"on behalf of {people(payload['on_behalf_of'])}", f"代 {people(payload['on_behalf_of'])}"))
+    if payload.get("reason"):
+        parts.append(text.t(f"reason: {payload['reason']}", f"理由：{payload['reason']}"))
+    return " · ".join(parts)

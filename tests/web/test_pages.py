@@ -303,3 +303,28 @@ def test_a_launching_cycle_shows_its_progress(world, session):
     page = client.get(f"/cycles/{world['cycle']}").text
     assert 'id="progress-bar" style="width: 100.0%"' in page  # both participants' reviews already started
     assert client.get(f"/cycles/{world['cycle']}/progress.json").json()["counts"]["instances"] == 2
+
+
+@pytest.mark.parametrize(
+    ("lang", "started", "moved", "why"),
+    [
+        ("en", "Review started", "from design.lead@initech.test to people@initech.test", "reason: Lead on leave"),
+        ("zh-CN", "评估开始", "从 design.lead@initech.test 到 people@initech.test", "理由：Lead on leave"),
+    ],
+)
+def test_the_timeline_names_each_event_in_the_readers_language_with_who_and_why(
+    world, session, lang, started, moved, why
+):
+    from engine import audit
+
+    audit.record(
+        session,
+        actor=f.HR,
+        action="task.reassigned",
+        instance_id=world["instance"],
+        payload={"name": "respond", "from": ["design.lead@initech.test"], "to": [f.HR], "reason": "Lead on leave"},
+    )
+    session.commit()
+    page = sign_in(world["app"], AUDITOR, lang=lang).get(f"/instances/{world['instance']}").text
+    assert started in page and "instance.started" in page  # the label, and the code beside it
+    assert moved in page and why in page
