@@ -59,6 +59,15 @@ class Change:
     def loaded(self) -> bool:
         return self._wf is not None
 
+    def replace(self, wf: Any, definition_id: int) -> None:
+        """Swap the workflow for `wf`, which runs on definition `definition_id` from now on (a migration to another
+        version of the diagram, or its revert). Transitions are computed against the workflow as loaded before the
+        swap; the projection uses the new definition's forms for tasks it creates."""
+        if self._wf is None:
+            _ = self.wf  # load first: `before` must be the state the instance had
+        self._wf = wf
+        self.instance.definition_id = definition_id
+
     def event(self, action: str, payload: dict[str, Any], *, task_id: int | None = None) -> None:
         refs = {"cycle_id": self.instance.cycle_id, "instance_id": self.instance.id}
         self.events.append(Event(action, payload, task_id=task_id, **refs))
