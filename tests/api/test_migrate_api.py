@@ -268,3 +268,34 @@ def test_replay_reports_the_effect_of_a_changed_score_formula(client, session, s
     session.expire_all()
     assert {i.id: (i.state, i.version) for i in session.scalars(select(Instance))} == states
     assert session.scalar(select(func.max(AuditEvent.seq))) == seq
+
+
+# --- the command line (in process, on this test's database) --------------------------------------------------
+
+
+def _cli(*args: str) -> str:
+    from typer.testing import CliRunner
+
+    from api.cli.main import app as cli
+
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_cycle_replay_on_the_command_line(client, session, scored):
+    text = _cli("cycle", "replay", str(scored["cycle"]), "--to-version", "2")
+    assert "2 completed reviews: 1 path differs, 2 score differs, 1 branch differs, 0 stopped, 0 unchanged" in text
+    assert "4 → 6" in text and "8 → 12" in text and "-pip" in text
+    report = json.loads(_cli("cycle", "replay", str(scored["cycle"]), "--to-version", "2", "--json"))
+    assert report["summary"]["score_differs"] == 2
+
+
+def test_cycle_migrate_on_the_command_line(client, session, world):
+    _deploy(client, world["hr"], "checkin_v2_removed.bpmn")
+    dry = _cli("cycle", "migrate", str(world["cycle"]), "--to-version", "2", "--dry-run", "--as", f.HR)
+    assert "waiting in task 'Respond to the check-in' (respond) which version 2 removed" in dry
+    assert "1 of 2 can move to version 2, 0 already there, 1 cannot" in dry
+    applied = _cli("cycle", "migrate", str(world["cycle"]), "--to-version", "2", "--as", f.HR)
+    assert "1 queued" in applied
+    assert _version_of(session, world["instances"][OTHER]) == 2
