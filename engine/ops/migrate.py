@@ -69,7 +69,7 @@ def preview(session: Session, instance: Instance, to: Definition) -> dict[str, A
     if instance.status in FINISHED:
         out["reasons"] = [f"the review is {instance.status}"]
         return out
-    wf = spiff.load(instance.state, definitions.spec_of(session, instance.definition_id))
+    wf = kernel.load(session, instance.state, instance.definition_id)
     found = migration.plan(wf, definitions.spec_of(session, to), version=to.version)
     out.update(can_migrate=found.can_migrate, reasons=found.reasons, removed=found.removed, changed=found.changed,
                added=found.added)
@@ -250,7 +250,7 @@ def revert(session: Session, *, actor: str, instance_id: int) -> dict[str, Any]:
                 f"Instance {instance.id} has moved on since it was migrated to version {result['from_version']} "
                 "(a task was completed, opened or reset): it can no longer be reverted."
             )
-        old = spiff.load(last.previous_state, definitions.spec_of(session, last.from_definition_id))
+        old = kernel.load(session, last.previous_state, last.from_definition_id)
         change.replace(old, last.from_definition_id)
         _reform(session, instance, old)
         last.status, last.reverted_at = "reverted", clock.now()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn import migration, spiff
 from engine.core.errors import WorkflowFailed
 from engine.ops.migrate import cycle_instances, target
-from engine.process import definitions
+from engine.process import definitions, kernel
 from engine.review.cycles import get_cycle
 from engine.store.models import Definition, Instance, Task
 
@@ -78,7 +78,7 @@ def _rerun(start: dict[str, Any], answers: list[Answer], to: Definition, spec: s
 
 
 def replay_instance(session: Session, instance: Instance, to: Definition, spec: spiff.Spec) -> dict[str, Any]:
-    original = spiff.load(instance.state, definitions.spec_of(session, instance.definition_id))
+    original = kernel.load(session, instance.state, instance.definition_id)
     answers = _answers(session, instance, original)
     rerun, stopped = _rerun(migration.start_data(original), answers, to, spec)
     was, now = migration.path(original), migration.path(rerun)

@@ -50,8 +50,7 @@ class Change:
     @property
     def wf(self) -> Any:
         if self._wf is None:
-            spec = definitions.spec_of(self.session, self.instance.definition_id)
-            self._wf = spiff.load(self.instance.state, spec)
+            self._wf = load(self.session, self.instance.state, self.instance.definition_id)
             self.before = spiff.snapshot(self._wf)
         return self._wf
 
@@ -78,6 +77,12 @@ class Change:
 
 
 Step = Callable[[Change], T]
+
+
+def load(session: Session, state: str, definition_id: int) -> Any:
+    """The workflow of a saved state of definition `definition_id`: to read (a preview, a replay), or to hand to
+    `Change.replace` (a revert); loading saves nothing."""
+    return spiff.load(state, definitions.spec_of(session, definition_id))
 
 
 def settle(change: Change) -> list[Event]:
