@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors, web
 from api.limits import BodySizeLimit
-from api.routes import auth, calibration, cycles, definitions, incidents, instances, people, reports, tasks
+from api.routes import auth, calibration, cycles, definitions, incidents, instances, migration, people, reports, tasks
 from api.schemas import Health
 from api.security import SecurityHeaders
 from engine import bootstrap
@@ -38,7 +38,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(SecurityHeaders)  # added last = outermost: the 413 above gets the headers too
     errors.install(app)
-    for module in (auth, people, definitions, cycles, calibration, reports, tasks, instances, incidents):
+    for module in (auth, people, definitions, cycles, calibration, reports, tasks, instances, incidents, migration):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["meta"], response_model=Health)

@@ -371,3 +371,76 @@ class DraftSaved(Out):
 
 class Health(Out):
     ok: bool
+
+
+class MigrationItem(Out):
+    instance_id: int
+    subject: str | None
+    status: str
+    from_version: int
+    already: bool  # already on the target version: nothing to do
+    can_migrate: bool
+    reasons: list[str]  # why not, e.g. "waiting in task 'respond' which version 2 removed"
+    removed: list[str]  # element ids of this instance's steps the new version no longer has
+    changed: list[str]
+    added: list[str]
+
+
+class MigrationSummary(Out):
+    instances: int
+    can_migrate: int
+    already: int
+    cannot: int
+
+
+class MigrationPlan(Out):
+    cycle_id: int
+    to_version: int
+    dry_run: bool
+    instances: list[MigrationItem]
+    summary: MigrationSummary
+    queued: int  # instances handed to the migration jobs (0 for a dry run)
+
+
+class MigrationReverted(Out):
+    instance_id: int
+    reverted: bool
+    already: bool  # it had been reverted before: nothing changed now
+    from_version: int
+    to_version: int
+
+
+class ReplayRun(Out):
+    path: list[str]
+    final_score: Any
+    completed: bool
+
+
+class ReplayItem(Out):
+    instance_id: int
+    subject: str | None
+    from_version: int | None
+    path_differs: bool
+    score_differs: bool
+    branch_differs: bool
+    added_steps: list[str]
+    missing_steps: list[str]
+    original: ReplayRun
+    replay: ReplayRun
+    stopped: str | None  # why the replay could not run to the end (no recorded answer, a failing step)
+
+
+class ReplaySummary(Out):
+    instances: int
+    path_differs: int
+    score_differs: int
+    branch_differs: int
+    stopped: int
+    unchanged: int
+
+
+class ReplayReport(Out):
+    cycle_id: int
+    to_version: int
+    instances: list[ReplayItem]
+    summary: ReplaySummary

@@ -12,6 +12,7 @@ from engine.calibration import lifecycle as _calibration  # noqa: F401 - jobs, m
 from engine.calibration import view as _calibration_view  # noqa: F401 - the `calibration_view` form context
 from engine.jobs import queue, runner
 from engine.notify import outbox as _outbox  # noqa: F401 - the send_outbox job
+from engine.ops import migrate as _migrate  # noqa: F401 - the migrate_instances job
 from engine.process import hooks
 from engine.process import timers as _timers  # noqa: F401 - the tick and fire_timer jobs
 from engine.review import cycle_edit as _cycle_edit  # noqa: F401 - the check_cycle_settings job

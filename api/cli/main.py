@@ -22,6 +22,8 @@ from engine import demo as demo_seed
 from engine.bpmn import sandbox_worker
 from engine.core.errors import ReviewflowError
 from engine.core.settings import get_settings
+from engine.ops import migrate as migrate_ops
+from engine.ops import replay as replay_ops
 from engine.org import accounts, people, policy, signin, tokens
 from engine.process import definitions, instance_check, timers
 from engine.review import cycle_edit, cycles, launch_progress, release
@@ -343,6 +345,69 @@ def cycle_launch(
     if wait or mode != "celery":
         launch_progress.show(cycle_id, console=err)
     cycle_status(cycle_id)
+
+
+@cycle_app.command("migrate")
+def cycle_migrate(
+    cycle_id: int,
+    to_version: Annotated[int, typer.Option("--to-version", help="the version of the cycle's diagram to move to")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only list which reviews can move, and why not")] = False,
+    as_: Annotated[str | None, typer.Option("--as")] = None,
+) -> None:
+    """Move the cycle's running reviews to another version of its diagram (each audited and revertible)."""
+    mode = jobs.default_mode("thread")
+    with _session() as s:
+        try:
+            report = migrate_ops.migrate_cycle(
+                s, actor=_actor_for(s, as_).email, cycle_id=cycle_id, to_version=to_version, dry_run=dry_run
+            )
+        except ReviewflowError as exc:
+            _fail_line(exc)
+    for item in report["instances"]:
+        verdict = "can migrate" if item["can_migrate"] else "; ".join(item["reasons"])
+        out.print(f"  instance {item['instance_id']} ({item['subject']}, v{item['from_version']}): {escape(verdict)}")
+    sm = report["summary"]
+    out.print(
+        f"{sm['can_migrate']} of {sm['instances']} can move to version {report['to_version']}, "
+        f"{sm['already']} already there, {sm['cannot']} cannot" + ("" if dry_run else f"; {report['queued']} queued")
+    )
+    if not dry_run and mode != "celery":
+        jobs.wait_idle()
+
+
+@cycle_app.command("replay")
+def cycle_replay(
+    cycle_id: int,
+    to_version: Annotated[int, typer.Option("--to-version", help="the version of the diagram to replay against")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole report as JSON")] = False,
+) -> None:
+    """What if the cycle's completed reviews had run on another version: path, final score, branches (nothing saved)."""
+    with _session() as s:
+        try:
+            report = replay_ops.replay_cycle(s, cycle_id=cycle_id, to_version=to_version)
+        except ReviewflowError as exc:
+            _fail_line(exc)
+        finally:
+            s.rollback()
+    if as_json:
+        out.print_json(json.dumps(report, ensure_ascii=False, default=str))
+        return
+    table = Table(title=f"cycle {cycle_id}: replay against version {report['to_version']}")
+    for col in ("instance", "subject", "path", "final score", "branch", "note"):
+        table.add_column(col)
+    for i in report["instances"]:
+        score = f"{i['original']['final_score']} → {i['replay']['final_score']}" if i["score_differs"] else "same"
+        branch = ", ".join([f"+{e}" for e in i["added_steps"]] + [f"-{e}" for e in i["missing_steps"]]) or "same"
+        table.add_row(
+            str(i["instance_id"]), str(i["subject"]), "differs" if i["path_differs"] else "same", score, branch,
+            escape(i["stopped"] or ""),
+        )
+    out.print(table)
+    sm = report["summary"]
+    out.print(
+        f"{sm['instances']} completed reviews: {sm['path_differs']} path differs, {sm['score_differs']} score differs, "
+        f"{sm['branch_differs']} branch differs, {sm['stopped']} stopped, {sm['unchanged']} unchanged"
+    )
 
 
 @cycle_app.command("release")

@@ -50,14 +50,22 @@ class Change:
     @property
     def wf(self) -> Any:
         if self._wf is None:
-            spec = definitions.spec_of(self.session, self.instance.definition_id)
-            self._wf = spiff.load(self.instance.state, spec)
+            self._wf = load(self.session, self.instance.state, self.instance.definition_id)
             self.before = spiff.snapshot(self._wf)
         return self._wf
 
     @property
     def loaded(self) -> bool:
         return self._wf is not None
+
+    def replace(self, wf: Any, definition_id: int) -> None:
+        """Swap the workflow for `wf`, which runs on definition `definition_id` from now on (a migration to another
+        version of the diagram, or its revert). Transitions are computed against the workflow as loaded before the
+        swap; the projection uses the new definition's forms for tasks it creates."""
+        if self._wf is None:
+            _ = self.wf  # load first: `before` must be the state the instance had
+        self._wf = wf
+        self.instance.definition_id = definition_id
 
     def event(self, action: str, payload: dict[str, Any], *, task_id: int | None = None) -> None:
         refs = {"cycle_id": self.instance.cycle_id, "instance_id": self.instance.id}
@@ -69,6 +77,12 @@ class Change:
 
 
 Step = Callable[[Change], T]
+
+
+def load(session: Session, state: str, definition_id: int) -> Any:
+    """The workflow of a saved state of definition `definition_id`: to read (a preview, a replay), or to hand to
+    `Change.replace` (a revert); loading saves nothing."""
+    return spiff.load(state, definitions.spec_of(session, definition_id))
 
 
 def settle(change: Change) -> list[Event]:

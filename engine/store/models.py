@@ -164,6 +164,24 @@ class Instance(Base):
     definition: Mapped[Definition] = relationship()
 
 
+
+class InstanceMigration(Base):
+    """One move of an instance to another version of its diagram, with what it ran on before: kept so HR can revert
+    while nothing has happened since (`snapshot_after`: the workflow's task states right after the move)."""
+
+    __tablename__ = "instance_migration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    from_definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
+    to_definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
+    previous_state: Mapped[str] = mapped_column(Text)
+    snapshot_after: Mapped[dict[str, Any]] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(20), default="applied")  # applied, reverted
+    actor: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    reverted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
 class CalibrationGroup(Base):
     """People of one cycle calibrated together by a committee and a facilitator, in a cycle-level instance."""
 

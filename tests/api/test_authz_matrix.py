@@ -119,6 +119,10 @@ def submission(_w: dict) -> dict:
     return {"json": {"data": GOOD_CHECKIN}}
 
 
+def to_version_1(_w: dict) -> dict:
+    return {"json": {"to_version": 1, "dry_run": True}}
+
+
 REPORTS = REPORT_NAMES  # every report the API serves
 TASK, INSTANCE, CYCLE = "/api/tasks/{task_id}", "/api/instances/{instance_id}", "/api/cycles/{cycle_id}"
 TABLE = [
@@ -157,6 +161,14 @@ TABLE = [
     row("PATCH", CYCLE + "/settings", rule(403, hr=404, admin=404), settings_change, cycle_id=UNKNOWN),
     row("POST", CYCLE + "/launch", hr_writes(202), cycle_id="cycle"),  # again: resumes, creates nothing new
     row("POST", CYCLE + "/release", hr_writes(200), cycle_id="cycle"),  # nothing waits for results: 0 released
+    # Migration and what-if replay are HR's: the matrix cycle runs on version 1 already (nothing to move), and has
+    # no completed review to replay; its instance was never migrated (409: nothing to revert).
+    row("POST", CYCLE + "/migrate", hr_writes(200), to_version_1, cycle_id="cycle"),
+    row("POST", CYCLE + "/migrate", rule(403, hr=404, admin=404), to_version_1, cycle_id=UNKNOWN),
+    row("POST", CYCLE + "/replay", hr_writes(200), to_version_1, cycle_id="cycle"),
+    row("POST", CYCLE + "/replay", rule(403, hr=404, admin=404), to_version_1, cycle_id=UNKNOWN),
+    row("POST", INSTANCE + "/migrate/revert", hr_writes(409), instance_id="instance"),
+    row("POST", INSTANCE + "/migrate/revert", rule(403, hr=404, admin=404), instance_id=UNKNOWN),
     row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="completion"),
     row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="distribution"),
     row("GET", CYCLE + "/reports/{name}", SCOPED_READERS, cycle_id="cycle", name="leniency"),
