@@ -22,6 +22,7 @@ from engine import demo as demo_seed
 from engine.bpmn import sandbox_worker
 from engine.core.errors import ReviewflowError
 from engine.core.settings import get_settings
+from engine.ops import participants
 from engine.org import accounts, people, policy, signin, tokens
 from engine.process import definitions, instance_check, timers
 from engine.review import cycle_edit, cycles, launch_progress, release
@@ -340,6 +341,26 @@ def cycle_launch(
     mode = jobs.default_mode("thread")
     with _session() as s:
         cycles.launch(s, actor=_actor_for(s, as_), cycle_id=cycle_id)
+    if wait or mode != "celery":
+        launch_progress.show(cycle_id, console=err)
+    cycle_status(cycle_id)
+
+
+@cycle_app.command("add")
+def cycle_add(
+    cycle_id: int,
+    emails: Annotated[list[str], typer.Argument(help="the people to add")],
+    as_: Annotated[str | None, typer.Option("--as")] = None,
+    wait: Annotated[bool, typer.Option(help="show progress until their reviews are started")] = True,
+) -> None:
+    """Add people to a running cycle: their reviews start through the launch path (idempotent)."""
+
+    mode = jobs.default_mode("thread")
+    with _session() as s:
+        result = participants.add(s, actor=_actor_for(s, as_), cycle_id=cycle_id, emails=emails)
+    out.print(
+        f"added {len(result['added'])}, already in {len(result['already'])}, starting {len(result['starting'])}"
+    )
     if wait or mode != "celery":
         launch_progress.show(cycle_id, console=err)
     cycle_status(cycle_id)

@@ -572,3 +572,48 @@ def thrown_messages(wf: BpmnWorkflow) -> list[tuple[str, dict[str, Any]]]:
         if "Message" in type(event.event_definition).__name__ and isinstance(name, str):
             out.append((name, event.payload if isinstance(event.payload, dict) else {"value": event.payload}))
     return out
+
+
+# ---------------------------------------------------------------------------------------------- live changes
+
+
+def reset(wf: BpmnWorkflow, spiff_id: str) -> list[str]:
+    """Move the token back to a completed manual task (SpiffWorkflow's `reset_from_task_id`): it is READY again
+    with the data it saw before it was answered, and every task after it is dropped (a call activity it sits in is
+    reset from inside). Returns the ids of the dropped tasks that had completed, so their records can be superseded."""
+    task = wf.get_task_from_id(UUID(spiff_id))
+    if task is None or not task.task_spec.manual:
+        raise Conflict("This task is no longer part of the workflow.")
+    if task.state != TaskState.COMPLETED:
+        raise Conflict(f"Only a completed task can be reopened (it is {TaskState.get_name(task.state).lower()}).")
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, LoopTask) and parent.state == TaskState.COMPLETED:
+        raise Conflict(
+            "This answer was one of several collected together and the collection has moved on; reopen the step "
+            "that asked for them instead."
+        )
+    try:
+        dropped = wf.reset_from_task_id(task.id)
+    except SpiffWorkflowException as exc:
+        raise _failed(exc) from None
+    done = [str(t.id) for t in dropped if t.state == TaskState.COMPLETED and t.task_spec.manual]
+    run_engine(wf)
+    return done
+
+
+def received(wf: BpmnWorkflow, message: str) -> bool:
+    """Whether the workflow has caught `message` (e.g. results_released) on the path it took."""
+    for task in wf.get_tasks(state=TaskState.COMPLETED):
+        ed = getattr(task.task_spec, "event_definition", None)
+        if ed is not None and getattr(ed, "name", None) == message and "Message" in type(ed).__name__:
+            return True
+    return False
+
+
+def cancel(wf: BpmnWorkflow) -> None:
+    """End the workflow without finishing it: every open task and timer is cancelled (subprocesses too)."""
+    wf.cancel()
+
+
+def is_cancelled(wf: BpmnWorkflow) -> bool:
+    return bool(wf.is_completed()) and not wf.success
