@@ -26,6 +26,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import bpmn_check, dmn_check, sandbox
@@ -594,11 +595,47 @@ def reset(wf: BpmnWorkflow, spiff_id: str) -> list[str]:
         )
     try:
         dropped = wf.reset_from_task_id(task.id)
+        dropped += _reset_joins_after(wf, task)
     except SpiffWorkflowException as exc:
         raise _failed(exc) from None
     done = [str(t.id) for t in dropped if t.state == TaskState.COMPLETED and t.task_spec.manual]
     run_engine(wf)
     return done
+
+
+def _reset_joins_after(wf: BpmnWorkflow, task: Any) -> list[Any]:
+    """Reset inside one branch of a parallel split: the join the other branch went through already fired, so the
+    steps after it stay completed in that branch's subtree (SpiffWorkflow drops them only when the reset branch
+    reaches the join again). Reset that join too, at every level from the task up through the call activities it
+    sits in: it waits for the reset branch again, and the steps after it are undone now."""
+    dropped: list[Any] = []
+    level = task
+    while level is not None:
+        sub = level.workflow
+        ahead = _specs_after(level.task_spec)
+        joins = [
+            t
+            for t in list(sub.tasks.values())
+            if isinstance(t.task_spec, Join) and t.state == TaskState.COMPLETED and t.task_spec.name in ahead
+            and not level.is_descendant_of(t)
+        ]
+        for join in joins:
+            if join.id in sub.tasks:  # not dropped by an earlier join's reset
+                dropped += wf.reset_from_task_id(join.id)
+        parent_id = getattr(sub, "parent_task_id", None)
+        level = wf.get_task_from_id(parent_id) if parent_id is not None else None
+    return dropped
+
+
+def _specs_after(spec: Any) -> set[str]:
+    seen: set[str] = set()
+    todo = list(spec.outputs)
+    while todo:
+        nxt = todo.pop()
+        if nxt.name not in seen and nxt is not spec:
+            seen.add(nxt.name)
+            todo.extend(nxt.outputs)
+    return seen
 
 
 def received(wf: BpmnWorkflow, message: str) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import spiff
@@ -15,7 +15,7 @@ from engine.core import clock
 from engine.core.errors import Conflict, InvalidInput, NotFound
 from engine.notify import outbox
 from engine.ops import assign
-from engine.process import due, kernel
+from engine.process import due, kernel, raters
 from engine.process.kernel import Change
 from engine.review.release import RESULTS_RELEASED
 from engine.store.models import AuditEvent, Person, ReviewRecord, Task
@@ -89,13 +89,15 @@ def reopen(
         for row in later:
             row.status = RESET
         undone = [task.id, *(row.id for row in later)]
-        superseded = session.execute(
-            update(ReviewRecord)
+        records = session.scalars(
+            select(ReviewRecord)
             .where(ReviewRecord.instance_id == instance.id, ReviewRecord.task_id.in_(undone))
             .where(ReviewRecord.superseded_at.is_(None))
-            .values(superseded_at=clock.now(), superseded_by=actor.email)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        ).all()
+        now = clock.now()
+        for record in records:
+            record.superseded_at, record.superseded_by = now, actor.email
+        superseded = len(records)
         data = spiff.task_data(wf, task.spiff_id)
         task.status, task.draft, task.submitted = "open", None, None
         task.prefill = {**(task.prefill or {}), **previous}  # shown to the assignee only (engine/queries/views.py)
@@ -109,6 +111,8 @@ def reopen(
                 payload={"task_id": task.id, "person_id": holder.person_id},
             )
         reset = [_ref(row) for row in later]
+        # the timeline names the reset steps but not raters' tasks (their number only): it would tell who answered
+        named = [_ref(row) for row in later if not raters.perspective(row)]
         change.event(
             REOPENED,
             {
@@ -118,7 +122,8 @@ def reopen(
                 "before": before,
                 "after": {"status": "open", "assignees": assign.holders(task)},
                 "fields": sorted(previous),  # which answers come back prefilled; the answers are in task.completed
-                "reset": reset,
+                "reset": named,
+                "rater_tasks_reset": len(reset) - len(named),
                 "superseded_records": superseded,
             },
             task_id=task.id,

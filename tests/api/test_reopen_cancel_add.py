@@ -70,7 +70,12 @@ def to_manager_review(client, session, *, peers: bool = True) -> tuple[Any, dict
     who[LEAD].complete("approve_peers", {"peers": PEERS})
     who[EMPLOYEE].complete("self_assessment", SELF)
     for peer in PEERS:
-        answer = {"declined": False, "rating": 4, "strengths": "Kind in every review", "improvements": "Plan further ahead"}
+        answer = {
+            "declined": False,
+            "rating": 4,
+            "strengths": "Kind in every review",
+            "improvements": "Plan further ahead",
+        }
         who[peer].complete("give_peer_feedback", answer)
     who[LEAD].complete("manager_assessment", manager_answer(3))
     return cycle, who
@@ -96,8 +101,11 @@ def events(client, hr: Who, instance_id: int, action: str) -> list[dict]:
 def test_reopen_then_recomplete_gives_the_straight_run_records_but_the_changed_answer(client, session):
     cycle, who = to_manager_review(client, session)
     lead, hr, employee = who[LEAD], who[HR], who[EMPLOYEE]
-    [done] = [t for t in lead.client.get("/api/tasks?status=completed", headers=lead.headers).json()["items"]
-              if t["name"] == "manager_assessment"]
+    [done] = [
+        t
+        for t in lead.client.get("/api/tasks?status=completed", headers=lead.headers).json()["items"]
+        if t["name"] == "manager_assessment"
+    ]
     instance_id = done["instance_id"]
     straight = live_records(session, instance_id)
     assert any(r[0] == "score" for r in straight)
@@ -117,7 +125,9 @@ def test_reopen_then_recomplete_gives_the_straight_run_records_but_the_changed_a
 
     shown = lead.task("manager_assessment")
     assert shown["id"] == done["id"] and shown["data"]["manager_overall"] == 3  # the previous answers prefilled
-    assert live_records(session, instance_id) == [r for r in straight if r[0] in ("goal", "rating") and r[1] != "manager"]
+    assert live_records(session, instance_id) == [
+        r for r in straight if r[0] in ("goal", "rating") and r[1] != "manager"
+    ]
     kept = session.scalars(select(ReviewRecord).where(ReviewRecord.superseded_at.is_not(None))).all()
     assert kept and all(k.superseded_by == HR for k in kept)  # superseded, not deleted
 
@@ -140,8 +150,12 @@ def test_reopen_then_recomplete_gives_the_straight_run_records_but_the_changed_a
 def test_reopen_names_the_later_steps_it_resets_and_is_refused_after_release(client, session):
     cycle, who = to_manager_review(client, session)
     lead, hr, employee = who[LEAD], who[HR], who[EMPLOYEE]
-    [goals] = [t for t in employee.tasks() + employee.client.get("/api/tasks?status=completed",
-               headers=employee.headers).json()["items"] if t["name"] == "draft_goals"]
+    [goals] = [
+        t
+        for t in employee.tasks()
+        + employee.client.get("/api/tasks?status=completed", headers=employee.headers).json()["items"]
+        if t["name"] == "draft_goals"
+    ]
     r = hr.post(f"/api/cycles/{cycle.id}/release", None)
     assert r.status_code == 200 and r.json()["released"] == 1, r.text
     refused = hr.post(f"/api/tasks/{goals['id']}/reopen", {"reason": "A goal was missing"})
@@ -169,7 +183,12 @@ def test_a_reopened_360_answer_is_prefilled_for_its_rater_only(client, session):
     who[LEAD].complete("approve_goals", {"goal_decision": "approve"})
     who[EMPLOYEE].complete("nominate_peers", {"nominees": PEERS})
     who[LEAD].complete("approve_peers", {"peers": PEERS})
-    answer = {"declined": False, "rating": 2, "strengths": "Careful with details", "improvements": "Speak up in meetings"}
+    answer = {
+        "declined": False,
+        "rating": 2,
+        "strengths": "Careful with details",
+        "improvements": "Speak up in meetings",
+    }
     task = who[PEERS[0]].complete("give_peer_feedback", answer)
     r = who[HR].post(f"/api/tasks/{task['id']}/reopen", {"reason": "Rater asked to correct a typo"})
     assert r.status_code == 200, r.text
@@ -244,3 +263,29 @@ def test_add_people_to_a_running_cycle(client, session):
 
     [ev] = session.scalars(select(AuditEvent).where(AuditEvent.action == "cycle.participants_added")).all()
     assert ev.actor == HR and '"before"' in ev.payload
+
+
+def test_reopening_the_self_review_resets_the_manager_review_and_keeps_the_360(client, session):
+    cycle, who = to_manager_review(client, session)
+    employee, hr, lead = who[EMPLOYEE], who[HR], who[LEAD]
+    done = employee.client.get("/api/tasks?status=completed", headers=employee.headers).json()["items"]
+    [own] = [t for t in done if t["name"] == "self_assessment"]
+    straight = live_records(session, own["instance_id"])
+    r = hr.post(f"/api/tasks/{own['id']}/reopen", {"reason": "Submitted by mistake"})
+    assert r.status_code == 200, r.text
+    assert [t["name"] for t in r.json()["reset"]] == ["manager_assessment"]
+    assert [t["name"] for t in employee.tasks()] == ["self_assessment"]
+    assert employee.task("self_assessment")["data"]["self_overall"] == 4
+    assert lead.tasks() == [] and all(who[p].tasks() == [] for p in PEERS)  # the 360 stays answered
+    employee.complete("self_assessment", {**SELF, "self_overall": 3})
+    shown = lead.task("manager_assessment")["context"]
+    assert shown["self_overall"] == 3 and shown["feedback_summary"]["peer"]["count"] == 3
+    lead.complete("manager_assessment", manager_answer(3))
+    changed = {("rating", "self", "overall")}
+    after = live_records(session, own["instance_id"])
+    assert [x for x in after if x[:3] not in changed and x[0] != "score"] == [
+        x for x in straight if x[:3] not in changed and x[0] != "score"
+    ]
+    assert [x[3] for x in after if x[:3] in changed] == [3]
+    assert [x[5]["inputs"]["self"] for x in after if x[0] == "score"] == [3]
+    assert cycle.id
