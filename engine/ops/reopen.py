@@ -102,6 +102,7 @@ def reopen(
         task.status, task.draft, task.submitted = "open", None, None
         task.prefill = {**(task.prefill or {}), **previous}  # shown to the assignee only (engine/queries/views.py)
         task.completed_by_id, task.completed_at = None, None
+        task.created_at = clock.now()  # opened again now (reports time the step from here; the audit keeps the first)
         task.due_at = due.due_at(data.get("settings"), name=task.name, lane=task.lane, opened=clock.now())
         for holder in task.assignees:
             outbox.add(

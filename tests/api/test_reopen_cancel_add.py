@@ -271,6 +271,9 @@ def test_reopening_the_self_review_resets_the_manager_review_and_keeps_the_360(c
     done = employee.client.get("/api/tasks?status=completed", headers=employee.headers).json()["items"]
     [own] = [t for t in done if t["name"] == "self_assessment"]
     straight = live_records(session, own["instance_id"])
+    peer_done = client.get("/api/tasks?status=completed", headers=who[PEERS[0]].headers).json()["items"]
+    closed = hr.post(f"/api/tasks/{peer_done[0]['id']}/reopen", {"reason": "A typo"})
+    assert closed.status_code == 409 and "collected together" in closed.json()["detail"]  # the 360 moved on
     r = hr.post(f"/api/tasks/{own['id']}/reopen", {"reason": "Submitted by mistake"})
     assert r.status_code == 200, r.text
     assert [t["name"] for t in r.json()["reset"]] == ["manager_assessment"]
