@@ -120,6 +120,7 @@ class Counts(Out):
     failed: int
     open_tasks: int
     overdue: int
+    cancelled: int = 0  # reviews cancelled while the cycle ran (engine/ops/cancel.py): in none of the counts above
 
 
 class LaunchProgress(Out):
@@ -444,3 +445,37 @@ class ReplayReport(Out):
     to_version: int
     instances: list[ReplayItem]
     summary: ReplaySummary
+
+
+# --- live operations on running cycles (engine/ops/) ---------------------------------------------------------------
+
+
+class TaskRef(Out):
+    id: int
+    name: str
+    title: str
+
+
+class Reopened(Out):
+    id: int
+    instance_id: int
+    status: str
+    reset: list[TaskRef]  # later steps that had completed and were reset (they come back when the path reaches them)
+    superseded_records: int = 0  # review records of the undone steps, kept but no longer counted
+    after_release: bool = False
+    reopened: bool  # false for a retry of a reopen that already went through
+
+
+class InstanceCancelled(Out):
+    id: int
+    status: str
+    tasks_withdrawn: int
+    cancelled: bool  # false for a retry on an instance already cancelled
+
+
+class ParticipantsAdded(Out):
+    cycle_id: int
+    added: list[str]  # taken into the cycle's participants now
+    already: list[str]  # participants already
+    starting: list[str]  # people without a review yet, whose launch is queued
+    launch: LaunchProgress

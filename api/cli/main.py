@@ -23,6 +23,7 @@ from engine.bpmn import sandbox_worker
 from engine.core.errors import ReviewflowError
 from engine.core.settings import get_settings
 from engine.ops import migrate as migrate_ops
+from engine.ops import participants
 from engine.ops import replay as replay_ops
 from engine.org import accounts, people, policy, signin, tokens
 from engine.process import definitions, instance_check, timers
@@ -399,7 +400,11 @@ def cycle_replay(
         score = f"{i['original']['final_score']} → {i['replay']['final_score']}" if i["score_differs"] else "same"
         branch = ", ".join([f"+{e}" for e in i["added_steps"]] + [f"-{e}" for e in i["missing_steps"]]) or "same"
         table.add_row(
-            str(i["instance_id"]), str(i["subject"]), "differs" if i["path_differs"] else "same", score, branch,
+            str(i["instance_id"]),
+            str(i["subject"]),
+            "differs" if i["path_differs"] else "same",
+            score,
+            branch,
             escape(i["stopped"] or ""),
         )
     out.print(table)
@@ -408,6 +413,24 @@ def cycle_replay(
         f"{sm['instances']} completed reviews: {sm['path_differs']} path differs, {sm['score_differs']} score differs, "
         f"{sm['branch_differs']} branch differs, {sm['stopped']} stopped, {sm['unchanged']} unchanged"
     )
+
+
+@cycle_app.command("add")
+def cycle_add(
+    cycle_id: int,
+    emails: Annotated[list[str], typer.Argument(help="the people to add")],
+    as_: Annotated[str | None, typer.Option("--as")] = None,
+    wait: Annotated[bool, typer.Option(help="show progress until their reviews are started")] = True,
+) -> None:
+    """Add people to a running cycle: their reviews start through the launch path (idempotent)."""
+
+    mode = jobs.default_mode("thread")
+    with _session() as s:
+        result = participants.add(s, actor=_actor_for(s, as_), cycle_id=cycle_id, emails=emails)
+    out.print(f"added {len(result['added'])}, already in {len(result['already'])}, starting {len(result['starting'])}")
+    if wait or mode != "celery":
+        launch_progress.show(cycle_id, console=err)
+    cycle_status(cycle_id)
 
 
 @cycle_app.command("release")

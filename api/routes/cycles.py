@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from api.deps import HRPerson, Id, ScopedReader, SessionDep
 from api.responses import ERRORS
-from api.schemas import CycleOut, CycleSettingsOut, Preflight, Released
+from api.schemas import CycleOut, CycleSettingsOut, ParticipantsAdded, Preflight, Released
+from engine.ops import participants as adding
 from engine.org import scope
 from engine.review import cycle_edit, cycles
 from engine.review import launch as bulk_launch
@@ -98,3 +99,13 @@ def launch(cycle_id: Id, session: SessionDep, actor: HRPerson) -> dict:
 def release(cycle_id: Id, session: SessionDep, actor: HRPerson) -> dict:
     """Release results: every review waiting for them moves on to the employee's acknowledgement."""
     return releasing.release_results(session, actor=actor, cycle_id=cycle_id)
+
+
+class ParticipantsIn(BaseModel):
+    emails: Any = None
+
+
+@router.post("/{cycle_id}/participants", status_code=202, response_model=ParticipantsAdded)
+def add_participants(cycle_id: Id, body: ParticipantsIn, session: SessionDep, actor: HRPerson) -> dict:
+    """HR: add people to a running cycle; their reviews start in the background like a launch (poll the cycle)."""
+    return adding.add(session, actor=actor, cycle_id=cycle_id, emails=body.emails)

@@ -6,10 +6,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import CurrentPerson, Id, ReaderPerson, SessionDep
+from api.deps import CurrentPerson, HRPerson, Id, ReaderPerson, SessionDep
 from api.responses import ERRORS
-from api.schemas import EventList, InstanceDetail, RaterDetailOpened, Verify
+from api.schemas import EventList, InstanceCancelled, InstanceDetail, RaterDetailOpened, Verify
 from engine import audit
+from engine.ops import cancel as cancelling
 from engine.queries import views
 from engine.review import anonymity
 
@@ -30,6 +31,17 @@ def instance_events(instance_id: Id, session: SessionDep, actor: ReaderPerson) -
 
 class RaterDetailRequest(BaseModel):
     reason: Any = None
+
+
+class CancelRequest(BaseModel):
+    reason: Any = None
+
+
+@router.post("/instances/{instance_id}/cancel", response_model=InstanceCancelled)
+def cancel_instance(instance_id: Id, body: CancelRequest, session: SessionDep, actor: HRPerson) -> dict:
+    """HR: cancel one review while the cycle runs; its open tasks are withdrawn, it is kept read only and counted
+    apart from reports and completion counts."""
+    return cancelling.cancel(session, actor=actor, instance_id=instance_id, reason=body.reason)
 
 
 @router.post("/instances/{instance_id}/rater-detail", response_model=RaterDetailOpened, status_code=201)

@@ -5,9 +5,10 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import CurrentPerson, Id, SessionDep
+from api.deps import CurrentPerson, HRPerson, Id, SessionDep
 from api.responses import ERRORS
-from api.schemas import Completed, DraftSaved, TaskDetail, TaskList
+from api.schemas import Completed, DraftSaved, Reopened, TaskDetail, TaskList
+from engine.ops import reopen as reopening
 from engine.process import runtime
 from engine.queries import views
 from engine.review import anonymity
@@ -56,3 +57,17 @@ def complete(task_id: Id, body: Submission, session: SessionDep, actor: CurrentP
     """Submit the form; the workflow moves on."""
     open_tasks = runtime.complete_task(session, task_id=task_id, actor=actor, data=body.data)
     return {"id": task_id, "status": "completed", "next": _next(open_tasks, actor)}
+
+
+class ReopenRequest(BaseModel):
+    reason: Any = None
+    after_release: bool = False
+
+
+@router.post("/{task_id}/reopen", response_model=Reopened)
+def reopen(task_id: Id, body: ReopenRequest, session: SessionDep, actor: HRPerson) -> dict:
+    """HR: give a completed task back to its assignee with their answers prefilled; later completed steps are reset
+    and named; 409 once the results are released unless `after_release` is true (with the reason)."""
+    return reopening.reopen(
+        session, actor=actor, task_id=task_id, reason=body.reason, after_release=body.after_release
+    )

@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -572,3 +573,84 @@ def thrown_messages(wf: BpmnWorkflow) -> list[tuple[str, dict[str, Any]]]:
         if "Message" in type(event.event_definition).__name__ and isinstance(name, str):
             out.append((name, event.payload if isinstance(event.payload, dict) else {"value": event.payload}))
     return out
+
+
+# ---------------------------------------------------------------------------------------------- live changes
+
+
+def reset(wf: BpmnWorkflow, spiff_id: str) -> list[str]:
+    """Move the token back to a completed manual task (SpiffWorkflow's `reset_from_task_id`): it is READY again
+    with the data it saw before it was answered, and every task after it is dropped (a call activity it sits in is
+    reset from inside). Returns the ids of the dropped tasks that had completed, so their records can be superseded."""
+    task = wf.get_task_from_id(UUID(spiff_id))
+    if task is None or not task.task_spec.manual:
+        raise Conflict("This task is no longer part of the workflow.")
+    if task.state != TaskState.COMPLETED:
+        raise Conflict(f"Only a completed task can be reopened (it is {TaskState.get_name(task.state).lower()}).")
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, LoopTask) and parent.state == TaskState.COMPLETED:
+        raise Conflict(
+            "This answer was one of several collected together and the collection has moved on; reopen the step "
+            "that asked for them instead."
+        )
+    try:
+        dropped = wf.reset_from_task_id(task.id)
+        dropped += _reset_joins_after(wf, task)
+    except SpiffWorkflowException as exc:
+        raise _failed(exc) from None
+    done = [str(t.id) for t in dropped if t.state == TaskState.COMPLETED and t.task_spec.manual]
+    run_engine(wf)
+    return done
+
+
+def _reset_joins_after(wf: BpmnWorkflow, task: Any) -> list[Any]:
+    """Reset inside one branch of a parallel split: the join the other branch went through already fired, so the
+    steps after it stay completed in that branch's subtree (SpiffWorkflow drops them only when the reset branch
+    reaches the join again). Reset that join too, at every level from the task up through the call activities it
+    sits in: it waits for the reset branch again, and the steps after it are undone now."""
+    dropped: list[Any] = []
+    level = task
+    while level is not None:
+        sub = level.workflow
+        ahead = _specs_after(level.task_spec)
+        joins = [
+            t
+            for t in list(sub.tasks.values())
+            if isinstance(t.task_spec, Join) and t.state == TaskState.COMPLETED and t.task_spec.name in ahead
+            and not level.is_descendant_of(t)
+        ]
+        for join in joins:
+            if join.id in sub.tasks:  # not dropped by an earlier join's reset
+                dropped += wf.reset_from_task_id(join.id)
+        parent_id = getattr(sub, "parent_task_id", None)
+        level = wf.get_task_from_id(parent_id) if parent_id is not None else None
+    return dropped
+
+
+def _specs_after(spec: Any) -> set[str]:
+    seen: set[str] = set()
+    todo = list(spec.outputs)
+    while todo:
+        nxt = todo.pop()
+        if nxt.name not in seen and nxt is not spec:
+            seen.add(nxt.name)
+            todo.extend(nxt.outputs)
+    return seen
+
+
+def received(wf: BpmnWorkflow, message: str) -> bool:
+    """Whether the workflow has caught `message` (e.g. results_released) on the path it took."""
+    for task in wf.get_tasks(state=TaskState.COMPLETED):
+        ed = getattr(task.task_spec, "event_definition", None)
+        if ed is not None and getattr(ed, "name", None) == message and "Message" in type(ed).__name__:
+            return True
+    return False
+
+
+def cancel(wf: BpmnWorkflow) -> None:
+    """End the workflow without finishing it: every open task and timer is cancelled (subprocesses too)."""
+    wf.cancel()
+
+
+def is_cancelled(wf: BpmnWorkflow) -> bool:
+    return bool(wf.is_completed()) and not wf.success

@@ -44,7 +44,7 @@ def ratings(session: Session, group: CalibrationGroup) -> dict[int, dict[str, An
     rows = session.scalars(
         select(ReviewRecord)
         .where(ReviewRecord.instance_id.in_(by_instance), ReviewRecord.kind == "rating")
-        .where(ReviewRecord.dimension.in_(("overall", "potential")))
+        .where(ReviewRecord.dimension.in_(("overall", "potential")), ReviewRecord.superseded_at.is_(None))
         .order_by(ReviewRecord.id)
     )
     for r in rows:

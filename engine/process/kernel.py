@@ -236,7 +236,9 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
     session.execute(delete(Timer).where(Timer.instance_id == instance.id))
     for sid, element, when in spiff.waiting_timers(wf):
         session.add(Timer(instance_id=instance.id, spiff_id=sid, name=element, run_at=when))
-    if spiff.is_completed(wf):
+    if spiff.is_cancelled(wf):
+        instance.status = "cancelled"  # engine/ops/cancel.py: kept, read only
+    elif spiff.is_completed(wf):
         instance.status = "completed"
     else:
         instance.status = "running" if ready else "waiting"

@@ -85,7 +85,10 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
             "instructions": task.instructions,
             "context": task.context or {},
             "form": {"schema": schema, "ui_schema": ui},
-            "data": (task.draft if task.draft is not None else task.prefill or {}) if task.status == "open" else {},
+            # a rater's own answers (a reopened confidential 360 answer prefilled, a draft) are shown to the rater only
+            "data": (task.draft if task.draft is not None else task.prefill or {})
+            if task.status == "open" and (mine or not anonymity.perspective(task))
+            else {},
             "has_draft": task.draft is not None,
             "submitted": task.submitted if (mine or policy.allows(actor, policy.READ_ALL)) else None,
             "can_complete": mine and task.status == "open",

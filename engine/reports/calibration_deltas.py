@@ -39,6 +39,7 @@ def deltas(session: Session, cycle_id: int, subjects: set[int] | None = None) ->
             select(ReviewRecord)
             .where(ReviewRecord.cycle_id == cycle.id, ReviewRecord.kind == "rating")
             .where(ReviewRecord.dimension == "overall", ReviewRecord.source == "calibration")
+            .where(ReviewRecord.superseded_at.is_(None))
             .order_by(ReviewRecord.id)
         )
     )

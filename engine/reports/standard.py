@@ -22,6 +22,7 @@ GROUPINGS = ("department", "manager")
 FEEDBACK_TASKS = {"give_peer_feedback": "peer", "give_upward_feedback": "direct_report"}
 OVERRIDES = ("appeal", "calibration", "calibrated")  # sources whose overall rating replaces the manager's
 NO_DEPARTMENT = "(none)"
+CANCELLED = "cancelled"  # an instance status (engine/ops/cancel.py)
 Z95 = statistics.NormalDist().inv_cdf(0.975)
 
 
@@ -36,7 +37,10 @@ class CycleData:
         q = select(Instance).where(
             Instance.cycle_id == cycle_id, Instance.kind == "review", scope.only(Instance.subject_id, subjects)
         )
-        self.instances = {i.id: i for i in session.scalars(q)}
+        every = list(session.scalars(q))
+        # a cancelled review (engine/ops/cancel.py) is kept but counts nowhere; reports show how many separately
+        self.cancelled = sum(1 for i in every if i.status == CANCELLED)
+        self.instances = {i.id: i for i in every if i.status != CANCELLED}
         subject_ids = {i.subject_id for i in self.instances.values() if i.subject_id is not None}
         self.people = _people(session, subject_ids)
         self.people.update(_people(session, {p.manager_id for p in self.people.values() if p.manager_id} - subject_ids))
@@ -52,10 +56,13 @@ class CycleData:
         return self.people.get(subject.manager_id) if subject and subject.manager_id else None
 
     def records(self, kind: str) -> list[ReviewRecord]:
+        cancelled = select(Instance.id).where(Instance.cycle_id == self.cycle_id, Instance.status == CANCELLED)
         q = select(ReviewRecord).where(
             ReviewRecord.cycle_id == self.cycle_id,
             ReviewRecord.kind == kind,
             scope.only(ReviewRecord.subject_id, self.subjects),
+            ReviewRecord.superseded_at.is_(None),  # from a step that was reopened (engine/ops/reopen.py)
+            ReviewRecord.instance_id.not_in(cancelled),
         )
         return list(self.session.scalars(q.order_by(ReviewRecord.id)))
 
@@ -127,6 +134,7 @@ def completion(session: Session, cycle_id: int, subjects: scope.Subjects = None)
             for k, v in sorted(by_manager.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
         ],
         "slowest_steps": slowest,
+        "cancelled": c.cancelled,  # reviews cancelled while the cycle ran: in none of the counts above
     }
 
 

@@ -24,6 +24,11 @@ def population(session: Session, participants: Any) -> list[Person]:
     base = select(Person).where(Person.active, Person.employee).order_by(Person.id)
     if participants == "all":
         return list(session.scalars(base))
+    if isinstance(participants, dict) and all(isinstance(participants.get(k), list) for k in ("departments", "emails")):
+        # departments plus people added while the cycle ran (engine/ops/participants.py)
+        both = population(session, {"departments": participants["departments"]})
+        both += population(session, {"emails": participants["emails"]})
+        return sorted({p.id: p for p in both}.values(), key=lambda p: p.id)
     if isinstance(participants, dict) and isinstance(participants.get("departments"), list):
         wanted = [d for d in participants["departments"] if isinstance(d, str)]
         found = list(session.scalars(base.where(Person.department.in_(wanted))))
@@ -183,6 +188,8 @@ def counts(session: Session, cycle_id: int, subjects: scope.Subjects = None) -> 
         .join(Instance, Instance.id == Task.instance_id)
         .where(*in_scope, Task.status == "open")
     )
+    cancelled = rows.pop("cancelled", 0)  # kept, read only (engine/ops/cancel.py): counted apart from the rest
+    open_q = open_q.where(Instance.status != "cancelled")
     return {
         "instances": sum(rows.values()),
         "running": rows.get("running", 0) + rows.get("waiting", 0),
@@ -190,4 +197,5 @@ def counts(session: Session, cycle_id: int, subjects: scope.Subjects = None) -> 
         "failed": rows.get("failed", 0),
         "open_tasks": session.scalar(open_q) or 0,
         "overdue": session.scalar(open_q.where(Task.due_at < clock.now())) or 0,
+        "cancelled": cancelled,
     }

@@ -66,7 +66,11 @@ class Projector:
         )
 
     def replace(self, kind: str, source: str | None = None) -> None:
-        q = delete(ReviewRecord).where(ReviewRecord.instance_id == self.instance.id, ReviewRecord.kind == kind)
+        q = delete(ReviewRecord).where(
+            ReviewRecord.instance_id == self.instance.id,
+            ReviewRecord.kind == kind,
+            ReviewRecord.superseded_at.is_(None),  # superseded ones are kept (engine/ops/reopen.py)
+        )
         self.session.execute(q.where(ReviewRecord.source == source) if source else q)
 
     def _rated(self, source: str, name: str, dimension: Callable[[int], str]) -> list[float]:

@@ -292,6 +292,9 @@ class ReviewRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    # set when the step the record came from was reopened (engine/ops/reopen.py): kept, ignored by reports and views
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    superseded_by: Mapped[str | None] = mapped_column(String(320))  # who reopened it
 
 
 class AuditEvent(Base):

@@ -115,6 +115,10 @@ def reason(_w: dict) -> dict:
     return {"json": {"reason": "Checking a grievance about one comment"}}
 
 
+def participants_body(_w: dict) -> dict:
+    return {"json": {"emails": [OTHER]}}
+
+
 def submission(_w: dict) -> dict:
     return {"json": {"data": GOOD_CHECKIN}}
 
@@ -207,6 +211,14 @@ TABLE = [
     # in the manager chain) may; it records who and why. Involved readers are refused: tests/api/test_anonymity.py.
     row("POST", INSTANCE + "/rater-detail", rule(403, hr=201, auditor=201, admin=201), reason, instance_id="instance"),
     row("POST", INSTANCE + "/rater-detail", rule(403, hr=404, auditor=404, admin=404), reason, instance_id=UNKNOWN),
+    # Live operations (engine/ops/): HR only. The matrix task is open, so there is nothing to reopen (409); a cancel
+    # and a repeat of it (the admin after HR) both answer 200; adding a participant already in answers 202 again.
+    row("POST", TASK + "/reopen", hr_writes(409), reason, task_id="task"),
+    row("POST", TASK + "/reopen", rule(403, hr=404, admin=404), reason, task_id=UNKNOWN),
+    row("POST", INSTANCE + "/cancel", hr_writes(200), reason, instance_id="instance"),
+    row("POST", INSTANCE + "/cancel", rule(403, hr=404, admin=404), reason, instance_id=UNKNOWN),
+    row("POST", CYCLE + "/participants", hr_writes(202), participants_body, cycle_id="cycle"),
+    row("POST", CYCLE + "/participants", rule(403, hr=404, admin=404), participants_body, cycle_id=UNKNOWN),
     row("GET", "/api/audit/verify", READERS),
     row("GET", "/api/incidents", READERS),
     # resolving a real incident (202, then 409 once it is retrying) is in tests/jobs/test_incidents.py

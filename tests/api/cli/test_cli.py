@@ -221,6 +221,7 @@ def test_cycle_create_preflight_launch_and_status(world):
             "failed": 0,
             "open_tasks": 1,
             "overdue": 0,
+            "cancelled": 0,
         }, step
 
 
@@ -452,3 +453,20 @@ def test_an_unexpected_error_is_one_line_and_the_traceback_is_there_on_request(w
 
     debug = reviewflow(world[0], "token", "list", HR, command=boom, env={"REVIEWFLOW_DEBUG": "1"})
     assert debug.code == 1 and "Traceback" in debug.err and "RuntimeError: disk on" in debug.err, debug
+
+
+# --- live operations (last: they change the module's cycle) ---------------------------------------------------
+
+
+def test_cycle_add_launches_new_people_into_the_running_cycle_once(world):
+    home, _ = world
+    refused = reviewflow(home, "cycle", "add", "1", "nobody@initech.test", "--as", HR)
+    assert_refused(refused, "nobody@initech.test")
+    run = reviewflow(home, "cycle", "add", "1", "designer2@initech.test", "--as", HR)
+    assert run.code == 0, run
+    assert "added 1, already in 0, starting 1" in run.text
+    assert status_counts(run.out)["instances"] == 2
+    again = reviewflow(home, "cycle", "add", "1", "designer2@initech.test", "--as", HR)
+    assert again.code == 0 and "added 0, already in 1, starting 0" in again.text, again
+    assert status_counts(again.out)["instances"] == 2
+    assert query(home, "SELECT count(*) FROM audit_event WHERE action = 'cycle.participants_added'") == [(1,)]

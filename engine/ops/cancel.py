@@ -1,0 +1,50 @@
+"""Cancel one review while its cycle runs (HR): the workflow ends without finishing, its open tasks are withdrawn
+(the projection marks them `cancelled`, each with an audit event), and the instance is kept read only with status
+`cancelled` — out of reports and completion counts, counted apart. One step of the core transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import spiff
+from engine.core.errors import Conflict, NotFound
+from engine.ops import assign
+from engine.ops.reopen import reason_of
+from engine.process import kernel
+from engine.process.kernel import Change
+from engine.store.models import Instance, Person
+
+CANCELLED = "cancelled"
+
+
+def cancel(session: Session, *, actor: Person, instance_id: int, reason: Any) -> dict[str, Any]:
+    """Cancel the instance; a retry on a cancelled one changes nothing. 409 for a review that already ended."""
+    why = reason_of(reason)
+    if session.scalar(select(Instance.id).where(Instance.id == instance_id)) is None:
+        raise NotFound(f"No instance with id {instance_id}.")
+
+    def step(change: Change) -> dict[str, Any]:
+        instance = change.instance
+        if instance.status == CANCELLED:
+            change.nothing()
+            return {"id": instance.id, "status": CANCELLED, "tasks_withdrawn": 0, "cancelled": False}
+        if instance.status == "completed":
+            raise Conflict("This review has already ended; there is nothing to cancel.")
+        withdrawn = assign.open_tasks(session, instance.id)
+        before = instance.status
+        spiff.cancel(change.wf)  # the projection then withdraws the open tasks and timers, and sets the status
+        change.event(
+            "instance.cancelled",
+            {
+                "reason": why,
+                "subject": instance.subject.email if instance.subject else None,
+                "before": {"status": before, "open_tasks": len(withdrawn)},
+                "after": {"status": CANCELLED, "open_tasks": 0},
+            },
+        )
+        return {"id": instance.id, "status": CANCELLED, "tasks_withdrawn": len(withdrawn), "cancelled": True}
+
+    return kernel.advance(session, instance_id, step, actor=actor.email)

@@ -1,0 +1,158 @@
+"""Reopen a completed step of a running review (HR): the instance goes back to that step (SpiffWorkflow's reset,
+engine/bpmn/spiff.py), its assignee gets the task again with their previous answers prefilled, the later steps that
+had completed are reset and named, and the review records projected from every undone step are marked superseded
+(kept; reports and views ignore them). One step of the core transaction (engine/process/kernel.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import spiff
+from engine.core import clock
+from engine.core.errors import Conflict, InvalidInput, NotFound
+from engine.notify import outbox
+from engine.ops import assign
+from engine.process import due, kernel, raters
+from engine.process.kernel import Change
+from engine.review.release import RESULTS_RELEASED
+from engine.store.models import AuditEvent, Person, ReviewRecord, Task
+
+REOPENED = "task.reopened"
+RESET = "reset"  # a task status: a completed later step undone by a reopen (a new task takes its place when reached)
+
+
+def reason_of(reason: Any) -> str:
+    """The reason every live operation needs (audited), or a 422."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput(
+            "Give a reason; it is recorded with the change.", errors=[{"path": "reason", "message": "required"}]
+        )
+    if len(reason) > 2000:
+        raise InvalidInput(
+            "The reason may hold at most 2000 characters.", errors=[{"path": "reason", "message": "too long"}]
+        )
+    return reason.strip()
+
+
+def _ref(task: Task) -> dict[str, Any]:
+    return {"id": task.id, "name": task.name, "title": task.title}
+
+
+def reopen(
+    session: Session, *, actor: Person, task_id: int, reason: Any, after_release: bool = False
+) -> dict[str, Any]:
+    """Give a completed task back to its assignee (see the module docstring). A retry of a reopen that went through
+    changes nothing and answers the same way; 409 for a task that is not completed, a cancelled review, or once the
+    review's results are released unless `after_release` is set (with the reason)."""
+    why = reason_of(reason)
+    instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
+    if instance_id is None:
+        raise NotFound(f"No task with id {task_id} for you.")
+
+    def step(change: Change) -> dict[str, Any]:
+        task = session.get(Task, task_id, populate_existing=True)
+        assert task is not None
+        instance = change.instance
+        if instance.status == "cancelled":
+            raise Conflict("This review was cancelled; it is kept read only and nothing in it can be reopened.")
+        if task.status == "open" and _reopened_before(session, task):
+            change.nothing()  # a retry: the reopen already went through
+            return {"id": task.id, "instance_id": instance.id, "status": task.status, "reset": [], "reopened": False}
+        if task.status != "completed":
+            raise Conflict(f"Only a completed task can be reopened; this one is {task.status}.")
+        wf = change.wf
+        released = spiff.received(wf, RESULTS_RELEASED)
+        if released and not after_release:
+            raise Conflict(
+                'The results of this review are released. To reopen it anyway, send "after_release": true with '
+                "the reason; the employee will see the results change."
+            )
+        previous = dict(task.submitted or {})
+        before = {"status": task.status, "completed_by": _email(session, task.completed_by_id)}
+        undone_ids = spiff.reset(wf, task.spiff_id)
+        if task.spiff_id not in {rt.spiff_id for rt in spiff.ready_tasks(wf)}:
+            raise Conflict("This step cannot be reopened: the workflow did not come back to it.")
+        later = (
+            list(
+                session.scalars(
+                    select(Task)
+                    .where(Task.instance_id == instance.id, Task.spiff_id.in_(undone_ids), Task.status == "completed")
+                    .order_by(Task.id)
+                )
+            )
+            if undone_ids
+            else []
+        )
+        for row in later:
+            row.status = RESET
+        undone = [task.id, *(row.id for row in later)]
+        records = session.scalars(
+            select(ReviewRecord)
+            .where(ReviewRecord.instance_id == instance.id, ReviewRecord.task_id.in_(undone))
+            .where(ReviewRecord.superseded_at.is_(None))
+        ).all()
+        now = clock.now()
+        for record in records:
+            record.superseded_at, record.superseded_by = now, actor.email
+        superseded = len(records)
+        data = spiff.task_data(wf, task.spiff_id)
+        task.status, task.draft, task.submitted = "open", None, None
+        task.prefill = {**(task.prefill or {}), **previous}  # shown to the assignee only (engine/queries/views.py)
+        task.completed_by_id, task.completed_at = None, None
+        task.created_at = clock.now()  # opened again now (reports time the step from here; the audit keeps the first)
+        task.due_at = due.due_at(data.get("settings"), name=task.name, lane=task.lane, opened=clock.now())
+        for holder in task.assignees:
+            outbox.add(
+                session,
+                kind="task.assigned",
+                dedupe_key=f"task:{task.id}:reopened:{holder.person_id}:{instance.version}",
+                payload={"task_id": task.id, "person_id": holder.person_id},
+            )
+        reset = [_ref(row) for row in later]
+        # the timeline names the reset steps but not raters' tasks (their number only): it would tell who answered
+        named = [_ref(row) for row in later if not raters.perspective(row)]
+        change.event(
+            REOPENED,
+            {
+                "name": task.name,
+                "reason": why,
+                "after_release": bool(released),
+                "before": before,
+                "after": {"status": "open", "assignees": assign.holders(task)},
+                "fields": sorted(previous),  # which answers come back prefilled; the answers are in task.completed
+                "reset": named,
+                "rater_tasks_reset": len(reset) - len(named),
+                "superseded_records": superseded,
+            },
+            task_id=task.id,
+        )
+        return {
+            "id": task.id,
+            "instance_id": instance.id,
+            "status": "open",
+            "reset": reset,
+            "superseded_records": superseded,
+            "after_release": bool(released),
+            "reopened": True,
+        }
+
+    return kernel.advance(session, instance_id, step, actor=actor.email)
+
+
+def _reopened_before(session: Session, task: Task) -> bool:
+    last = session.scalar(
+        select(AuditEvent.action)
+        .where(AuditEvent.instance_id == task.instance_id, AuditEvent.task_id == task.id)
+        .where(AuditEvent.action.in_((REOPENED, "task.completed")))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    return last == REOPENED
+
+
+def _email(session: Session, person_id: int | None) -> str | None:
+    person = session.get(Person, person_id) if person_id else None
+    return person.email if person else None
