@@ -26,6 +26,7 @@ from engine.ops import assign
 from engine.org import people, tokens
 from engine.process import kernel, lanes, raters
 from engine.process.instance_check import UNFINISHED
+from engine.store.db import WRITE
 from engine.store.models import Instance, Person, Task, Timer
 from engine.store.transaction import transact
 
@@ -100,6 +101,7 @@ def import_people(
         return transact(session, work)
     session.rollback()  # start clean (reads done before, e.g. authentication) and keep nothing after
     try:
+        session.connection(execution_options={WRITE: True})  # it writes, then rolls back: take the write lock first
         return work()
     finally:
         session.rollback()
