@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Out(BaseModel):
@@ -311,6 +311,24 @@ class PeopleImported(Out):
     updated: int
     unchanged: int
     errors: list[dict[str, Any]]  # {"row", "field", "message"}: rows left out
+    deactivated: int = 0
+
+
+class OrgChangeEffect(Out):
+    """What an import does to a running review: a task moved (reassign) or withdrawn, or the review cancelled."""
+
+    cycle_id: int | None
+    instance_id: int
+    task_id: int | None
+    action: str  # reassign | withdraw | cancel_instance
+    from_: list[str] = Field(alias="from")
+    to: list[str]
+    reason: str
+
+
+class OrgImport(Out):
+    people: PeopleImported
+    effects: list[OrgChangeEffect]
 
 
 # --- definitions, incidents, the rest -----------------------------------------------------------------------------

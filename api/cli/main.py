@@ -23,7 +23,7 @@ from engine.bpmn import sandbox_worker
 from engine.core.errors import ReviewflowError
 from engine.core.settings import get_settings
 from engine.ops import migrate as migrate_ops
-from engine.ops import participants
+from engine.ops import org_changes, participants
 from engine.ops import replay as replay_ops
 from engine.org import accounts, people, policy, signin, tokens
 from engine.process import definitions, instance_check, timers
@@ -76,17 +76,39 @@ def _audit_key() -> None:
 
 
 @people_app.command("import")
-def people_import(file: Path) -> None:
-    """Import people from a UTF-8 CSV file."""
+def people_import(
+    file: Path,
+    dry_run: Annotated[
+        bool, typer.Option(help="show the changes and their effects on running reviews; save nothing")
+    ] = False,
+    deactivate_missing: Annotated[
+        bool, typer.Option(help="deactivate active employees the file does not name")
+    ] = False,
+) -> None:
+    """Import people from a UTF-8 CSV file; running reviews follow the changes (tasks move, leavers' reviews end)."""
     data = file.read_bytes()
     with _session() as s:
-        result = people.import_csv(s, data=data, actor=CLI_ACTOR)
+        done = org_changes.import_people(
+            s, data=data, actor=CLI_ACTOR, dry_run=dry_run, deactivate_missing=deactivate_missing
+        )
+    result, effects = done["people"], done["effects"]
     out.print(
-        f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, errors {len(result.errors)}"
+        f"created {result['created']}, updated {result['updated']}, unchanged {result['unchanged']}, "
+        f"errors {len(result['errors'])}" + (f", deactivated {result['deactivated']}" if result["deactivated"] else "")
     )
-    for e in result.errors:
+    for e in result["errors"]:
         err.print(f"  line {e['row']}: {e['field']}: {e['message']}")
-    if result.errors and not (result.created or result.updated or result.unchanged):
+    if effects or dry_run:
+        verb = "would change" if dry_run else "changed"
+        out.print(f"running reviews: {verb} {len(effects)}", soft_wrap=True)
+    for x in effects:
+        task = f"task {x['task_id']}" if x["task_id"] is not None else "review"
+        moved = f" {', '.join(x['from']) or '-'} -> {', '.join(x['to']) or '-'}"
+        moved = "" if x["action"] == "cancel_instance" else moved
+        out.print(escape(f"  instance {x['instance_id']} {task}: {x['action']}{moved} ({x['reason']})"), soft_wrap=True)
+    if dry_run:
+        out.print("dry run: nothing saved")
+    if result["errors"] and not (result["created"] or result["updated"] or result["unchanged"]):
         raise typer.Exit(1)
 
 

@@ -4,18 +4,30 @@ from fastapi import APIRouter, UploadFile
 
 from api.deps import CurrentPerson, HRPerson, Id, SessionDep
 from api.responses import ERRORS
-from api.schemas import PeopleImported, PersonActivation, PersonOut
+from api.schemas import OrgImport, PersonActivation, PersonOut
 from engine.core.errors import NotFound
+from engine.ops import org_changes
 from engine.org import accounts, people, policy
 
 router = APIRouter(prefix="/api/people", tags=["people"], responses=ERRORS)
 
 
-@router.post("/import", response_model=PeopleImported)
-async def import_people(file: UploadFile, session: SessionDep, actor: HRPerson) -> dict:
-    """Create or update people from a UTF-8 CSV (see DESIGN.md for the columns)."""
+@router.post("/import", response_model=OrgImport)
+async def import_people(
+    file: UploadFile,
+    session: SessionDep,
+    actor: HRPerson,
+    dry_run: bool = False,
+    deactivate_missing: bool = False,
+) -> dict:
+    """Create or update people from a UTF-8 CSV (see DESIGN.md for the columns) and carry the effects into running
+    reviews in the same transaction: `people` counts the people changes, `effects` lists every task moved or
+    withdrawn and every review cancelled. `dry_run=true` shows the same and saves nothing; `deactivate_missing=true`
+    deactivates active employees the file does not name."""
     data = await file.read(people.MAX_CSV_BYTES + 1)
-    return people.import_csv(session, data=data, actor=actor.email).as_dict()
+    return org_changes.import_people(
+        session, data=data, actor=actor.email, dry_run=dry_run, deactivate_missing=deactivate_missing
+    )
 
 
 @router.get("/{person_id}", response_model=PersonOut)

@@ -20,6 +20,7 @@ from api.web.session import CSRF, WebDefinitionReader, WebDeployer, WebHR, WebRe
 from engine import demo, reports
 from engine.bpmn import bpmn_check
 from engine.core.errors import DefinitionInvalid, InvalidInput, NotFound, TooLarge
+from engine.ops import org_changes
 from engine.org import people, policy
 from engine.process import definitions
 from engine.queries import browse
@@ -133,7 +134,7 @@ async def people_import(request: Request, db: SessionDep, person: WebHR) -> Resp
     else:
         data = await upload.read(people.MAX_CSV_BYTES + 1)
         try:
-            result = people.import_csv(db, data=data, actor=person.email).as_dict()
+            result = org_changes.import_people(db, data=data, actor=person.email)["people"]
         except InvalidInput as exc:
             db.rollback()
             error, status = exc.detail, status_for(exc)

@@ -27,24 +27,30 @@ def cancel(session: Session, *, actor: Person, instance_id: int, reason: Any) ->
         raise NotFound(f"No instance with id {instance_id}.")
 
     def step(change: Change) -> dict[str, Any]:
-        instance = change.instance
-        if instance.status == CANCELLED:
-            change.nothing()
-            return {"id": instance.id, "status": CANCELLED, "tasks_withdrawn": 0, "cancelled": False}
-        if instance.status == "completed":
-            raise Conflict("This review has already ended; there is nothing to cancel.")
-        withdrawn = assign.open_tasks(session, instance.id)
-        before = instance.status
-        spiff.cancel(change.wf)  # the projection then withdraws the open tasks and timers, and sets the status
-        change.event(
-            "instance.cancelled",
-            {
-                "reason": why,
-                "subject": instance.subject.email if instance.subject else None,
-                "before": {"status": before, "open_tasks": len(withdrawn)},
-                "after": {"status": CANCELLED, "open_tasks": 0},
-            },
-        )
-        return {"id": instance.id, "status": CANCELLED, "tasks_withdrawn": len(withdrawn), "cancelled": True}
+        return cancel_step(change, reason=why)
 
     return kernel.advance(session, instance_id, step, actor=actor.email)
+
+
+def cancel_step(change: Change, *, reason: str, ended: str = "conflict") -> dict[str, Any]:
+    """Cancel the locked instance inside a step (HR's cancel, or an org change cancelling a leaver's review). A
+    cancelled one is left as it is; one that already ended answers 409, or is left as it is with `ended="skip"`."""
+    instance, session = change.instance, change.session
+    if instance.status == CANCELLED or (instance.status == "completed" and ended == "skip"):
+        change.nothing()
+        return {"id": instance.id, "status": instance.status, "tasks_withdrawn": 0, "cancelled": False}
+    if instance.status == "completed":
+        raise Conflict("This review has already ended; there is nothing to cancel.")
+    withdrawn = assign.open_tasks(session, instance.id)
+    before = instance.status
+    spiff.cancel(change.wf)  # the projection then withdraws the open tasks and timers, and sets the status
+    change.event(
+        "instance.cancelled",
+        {
+            "reason": reason,
+            "subject": instance.subject.email if instance.subject else None,
+            "before": {"status": before, "open_tasks": len(withdrawn)},
+            "after": {"status": CANCELLED, "open_tasks": 0},
+        },
+    )
+    return {"id": instance.id, "status": CANCELLED, "tasks_withdrawn": len(withdrawn), "cancelled": True}

@@ -16,7 +16,10 @@ from engine.core.errors import InvalidInput, NotFound
 from engine.store.models import Person as Person  # re-exported: callers use people.Person
 from engine.store.transaction import transactional
 
-COLUMNS = ("employee_no", "name", "email", "manager_email", "department", "title", "locale", "hr_partner_email")
+COLUMNS = (
+    "employee_no", "name", "email", "manager_email", "department", "title", "locale", "hr_partner_email", "active"
+)
+_TRUE, _FALSE = {"true", "yes", "y", "1", "是"}, {"false", "no", "n", "0", "否"}
 LOCALES = ("en", "zh-CN")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 MAX_CSV_BYTES = 10 * 1024 * 1024
@@ -36,10 +39,28 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    deactivated: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    deactivated_emails: list[str] = field(default_factory=list)  # who this import made inactive
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "errors": self.errors}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deactivated": self.deactivated,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class Parsed:
+    """A CSV file read and checked row by row: the rows to save by email, the problems of the rows left out."""
+
+    columns: set[str]
+    rows: dict[str, tuple[int, dict[str, str]]]
+    errors: list[dict[str, Any]]
+    seen: set[str]  # every valid email in the file, the rows left out included
 
 
 def _decode(data: bytes) -> str:
@@ -53,9 +74,21 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
+def active_value(value: str | None) -> bool | None:
+    """The `active` column: true/false (yes/no, 1/0, 是/否); empty leaves it as it is (a new person is active)."""
+    text = (value or "").strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
 @transactional
-def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
+def import_csv(session: Session, *, data: bytes, actor: str, deactivate_missing: bool = False) -> ImportResult:
     """Create or update people by email; rows with problems are reported and left out, the rest are saved."""
+    return save(session, parse(data), actor=actor, deactivate_missing=deactivate_missing)
+
+
+def parse(data: bytes) -> Parsed:
+    """Read and check the CSV (nothing is looked up or saved): a broken file raises InvalidInput, a bad row is
+    reported and left out."""
     reader = csv.DictReader(io.StringIO(_decode(data)))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in ("name", "email") if c not in header]
@@ -64,12 +97,15 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
         raise InvalidInput(f"Unknown column(s) {', '.join(unknown)}; expected columns: {', '.join(COLUMNS)}.")
-    result = ImportResult()
+    errors: list[dict[str, Any]] = []
     rows: dict[str, tuple[int, dict[str, str]]] = {}
+    seen: set[str] = set()
     for line, raw in enumerate(reader, start=2):
         _refuse_huge_fields(line, raw, header)
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         email = normalize_email(row.get("email"))
+        if email:
+            seen.add(email)
         problems = []
         if not email:
             problems.append(("email", "a valid email address is required"))
@@ -77,6 +113,8 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
             problems.append(("name", "a name is required"))
         if row.get("locale") and row["locale"] not in LOCALES:
             problems.append(("locale", f"use one of {', '.join(LOCALES)}"))
+        if row.get("active") and active_value(row["active"]) is None:
+            problems.append(("active", "use true or false (yes/no, 1/0, 是/否)"))
         if email and email in rows:
             problems.append(("email", f"this email is already on line {rows[email][0]}"))
         for col in ("manager_email", "hr_partner_email"):
@@ -85,20 +123,46 @@ def import_csv(session: Session, *, data: bytes, actor: str) -> ImportResult:
         if email and normalize_email(row.get("manager_email")) == email:
             problems.append(("manager_email", "a person cannot be their own manager"))
         if problems:
-            result.errors.extend({"row": line, "field": f, "message": m} for f, m in problems)
+            errors.extend({"row": line, "field": f, "message": m} for f, m in problems)
             continue
         rows[email] = (line, row)
+    return Parsed(columns=set(header), rows=rows, errors=errors, seen=seen)
 
+
+def save(session: Session, parsed: Parsed, *, actor: str, deactivate_missing: bool = False) -> ImportResult:
+    """Save the parsed rows in the caller's transaction (flushed, not committed) and audit the import. With
+    `deactivate_missing`, active employees the file does not name at all are deactivated (account-only logins
+    are not employees and stay). Nobody deactivates themselves."""
+    result = ImportResult(errors=list(parsed.errors))
+    rows = dict(parsed.rows)
     org = {p.email: p for p in session.scalars(select(Person))}
-    _drop_unresolvable(rows, org, set(header), result)
-    _save(session, rows, org, set(header), result)
+    _drop_unresolvable(rows, org, parsed.columns, result)
+    _save(session, rows, org, parsed.columns, result, actor=actor)
+    if deactivate_missing:
+        for email, person in sorted(org.items()):
+            if person.active and person.employee and email not in parsed.seen:
+                if email == actor:
+                    result.errors.append({"row": 0, "field": "active", "message": _NOT_YOURSELF})
+                    continue
+                person.active = False
+                result.deactivated_emails.append(email)
+        session.flush()
+    result.deactivated = len(result.deactivated_emails)
     audit.record(
         session,
         actor=actor,
         action="people.imported",
-        payload={"created": result.created, "updated": result.updated, "errors": len(result.errors)},
+        payload={
+            "created": result.created,
+            "updated": result.updated,
+            "deactivated": result.deactivated,
+            "errors": len(result.errors),
+        },
     )
     return result
+
+
+_NOT_YOURSELF = "you cannot deactivate yourself; ask another HR admin"
 
 
 def _refuse_huge_fields(line: int, raw: dict[Any, Any], header: list[str]) -> None:
@@ -163,6 +227,8 @@ def _save(
     org: dict[str, Person],
     columns: set[str],
     result: ImportResult,
+    *,
+    actor: str = "",
 ) -> None:
     """Create or update the remaining rows; a column absent from the file leaves that field as it was."""
     before: dict[str, tuple[Any, ...]] = {}
@@ -172,8 +238,12 @@ def _save(
         values.update({field: row.get(col) or None for col, field in _FIELDS.items() if col in columns})
         if "locale" in values:
             values["locale"] = values["locale"] or "en"
+        active = active_value(row.get("active")) if "active" in columns else None
+        if active is False and email == actor:
+            result.errors.append({"row": _line, "field": "active", "message": _NOT_YOURSELF})
+            active = None
         if person is None:
-            person = Person(email=email, active=True, employee=True, **values)
+            person = Person(email=email, active=active is not False, employee=True, **values)
             session.add(person)
             org[email] = person
             result.created += 1
@@ -182,6 +252,10 @@ def _save(
         for key, value in values.items():
             setattr(person, key, value)
         person.employee = True
+        if active is not None:
+            if person.active and not active:
+                result.deactivated_emails.append(email)
+            person.active = active
     session.flush()
     for email, (_line, row) in rows.items():
         person = org[email]
@@ -208,6 +282,7 @@ def _snapshot(person: Person) -> tuple[Any, ...]:
         person.employee,
         person.manager_id,
         person.hr_partner_id,
+        person.active,
     )
 
 

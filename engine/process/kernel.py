@@ -113,20 +113,25 @@ def advance(
     fails in the engine (WorkflowFailed, CycleSettingsBroken) rolls back whole; `on_failure` then records what
     must outlive the rollback (a draft, an incident) in a transaction of its own, and the error goes on up."""
 
-    def work() -> T:
-        change = Change(session, lock_instance(session, instance_id), actor=actor)
-        result = step(change)
-        events = settle(change)
-        if events:
-            audit.append(session, actor=actor, events=events)
-        return result
-
     try:
-        return transact(session, work)
+        return transact(session, lambda: apply(session, instance_id, step, actor=actor))
     except (WorkflowFailed, CycleSettingsBroken) as exc:
         if on_failure is not None:
             on_failure(exc)
         raise
+
+
+def apply(session: Session, instance_id: int, step: Step[T], *, actor: str) -> T:
+    """One step on instance `instance_id` inside the caller's transaction (no commit, no retry): lock → step →
+    settle → audit. `advance` is this in a retried transaction of its own; a use case that changes several
+    instances all or nothing (an org-chart import carrying its effects into running reviews) calls it once per
+    instance inside its own `transact`."""
+    change = Change(session, lock_instance(session, instance_id), actor=actor)
+    result = step(change)
+    events = settle(change)
+    if events:
+        audit.append(session, actor=actor, events=events)
+    return result
 
 
 def begin(

@@ -145,6 +145,22 @@ def test_people_import_of_a_gbk_file_tells_the_user_to_save_as_utf8(world):
     assert query(home, "SELECT count(*) FROM person WHERE email = 'gbk@initech.test'") == [(0,)]
 
 
+def test_people_import_dry_run_shows_the_effects_on_running_reviews_and_saves_nothing(world):
+    home, _ = world
+    lines = f.ORG.splitlines()
+    rows = [line + (",false" if "designer1@" in line else ",true") for line in lines[1:] if "designer2@" not in line]
+    (home / "leavers.csv").write_text("\n".join([lines[0] + ",active", *rows]) + "\n", encoding="utf-8")
+    statuses = query(home, "SELECT id, status FROM instance")
+
+    run = reviewflow(home, "people", "import", "leavers.csv", "--dry-run", "--deactivate-missing")
+
+    assert run.code == 0 and "Traceback" not in run.err, run
+    assert "deactivated 2" in run.text and "dry run: nothing saved" in run.text
+    assert "running reviews: would change 1" in run.text and "cancel_instance" in run.text
+    assert query(home, "SELECT count(*) FROM person WHERE NOT active") == [(0,)]
+    assert query(home, "SELECT id, status FROM instance") == statuses
+
+
 # --- accounts and tokens ------------------------------------------------------------------------------------
 
 

@@ -107,3 +107,23 @@ def test_the_composition_root_plugs_every_feature_in():
     assert plugged["message_handlers"] == ["calibrated"]
     assert plugged["preflight_notes"] == ["calibration"]
     assert plugged["tick_work"] == ["launch_chunks"]
+
+
+def test_apply_runs_a_step_inside_the_callers_transaction_and_commits_nothing(session):
+    """`kernel.apply` is the step machinery without a transaction of its own: a use case changing several
+    instances all or nothing calls it inside its own; its rollback takes the step back whole."""
+    instance, task, _people = _instance(session)
+    version, events = instance.version, _events(session)
+
+    def step(change: kernel.Change) -> str:
+        session.get(Task, task.id).draft = {"half": "written"}
+        change.event("in.the.callers.transaction", {})
+        return "done"
+
+    assert kernel.apply(session, instance.id, step, actor="test") == "done"
+    assert session.in_transaction()
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == events + 1  # seen inside it
+    session.rollback()
+    session.expire_all()
+    assert session.get(Task, task.id).draft is None
+    assert (session.get(Instance, instance.id).version, _events(session)) == (version, events)
