@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import jobs
@@ -97,6 +97,12 @@ def send_reminders(session: Session) -> int:
             if _send_one(session, task_id=task_id, number=number, kind=kind):
                 written += 1
     return written
+
+
+def forget(session: Session, task_id: int) -> None:
+    """The task's due date moved: the reminders sent toward the old date are forgotten, so the cadence runs again
+    toward the new one (in the caller's transaction)."""
+    session.execute(delete(ReminderSent).where(ReminderSent.task_id == task_id))
 
 
 def _send_one(session: Session, *, task_id: int, number: int, kind: str) -> bool:
