@@ -420,7 +420,9 @@ def task_delegate(
     """Let someone act on your task (e.g. while you are on leave); their completion is on your behalf."""
     ends = _when(until, "--until") if until else None
     _administer(
-        lambda s: admin_tasks.delegate(s, task_id=task_id, actor=_actor_for(s, as_), to=email, until=ends, reason=reason)
+        lambda s: admin_tasks.delegate(
+            s, task_id=task_id, actor=_actor_for(s, as_), to=email, until=ends, reason=reason
+        )
     )
 
 
