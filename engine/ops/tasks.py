@@ -101,11 +101,11 @@ def _changed(change: Change) -> None:
 
 def reassign(session: Session, *, task_id: int, actor: Person, to: str, reason: str | None) -> dict[str, Any]:
     """HR gives an open task to `to` instead of its assignees (delegations end; the draft stays with the task)."""
-    why = _reason(reason, "reassign this task")
     instance_id = _instance_of(session, task_id)
 
     def step(change: Change) -> dict[str, Any]:
         task = _hr_task(session, task_id, actor, "reassigned")
+        why = _reason(reason, "reassign this task")
         person = assign.check_target(
             session, instance=change.instance, task=task, person=people.by_email(session, to), email=to
         )
@@ -126,7 +126,6 @@ def delegate(
 ) -> dict[str, Any]:
     """The assignee lets `to` act on their open task (complete it, recorded as on their behalf) until `until` (or
     until the task is done or reassigned). One delegate per assignee: delegating again replaces the delegate."""
-    ends = _when(until, "until", "The end of the delegation") if until is not None else None
     instance_id = _instance_of(session, task_id)
 
     def step(change: Change) -> dict[str, Any]:
@@ -142,6 +141,7 @@ def delegate(
             raise NotFound(f"No task with id {task_id} for you.")
         if task.status != "open":
             raise Conflict(f"This task is already {task.status}; it was not delegated.")
+        ends = _when(until, "until", "The end of the delegation") if until is not None else None
         person = assign.check_target(
             session, instance=change.instance, task=task, person=people.by_email(session, to), email=to
         )
@@ -195,12 +195,12 @@ def set_due(
     session: Session, *, task_id: int, actor: Person, due_at: datetime, reason: str | None
 ) -> dict[str, Any]:
     """HR sets one open task's due date; its reminders start over toward the new date (engine/review/reminders.py)."""
-    why = _reason(reason, "change this due date")
-    due = _when(due_at, "due_at", "The new due date")
     instance_id = _instance_of(session, task_id)
 
     def step(change: Change) -> dict[str, Any]:
         task = _hr_task(session, task_id, actor, "changed")
+        why = _reason(reason, "change this due date")
+        due = _when(due_at, "due_at", "The new due date")
         before = _iso(task.due_at)
         if before == _iso(due):
             change.nothing()

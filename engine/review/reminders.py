@@ -119,11 +119,13 @@ def _send_one(session: Session, *, task_id: int, number: int, kind: str) -> bool
             return False
         session.add(ReminderSent(task_id=task_id, number=number, kind=kind))
         session.flush()  # claim (task, number) before writing mail: a concurrent twin fails here
+        due = clock.as_utc(task.due_at)
+        due_stamp = int(due.timestamp()) if due else 0  # a moved due date starts the cadence over (forget)
         for person in _recipients(session, task, kind):
             outbox.add(
                 session,
                 kind=f"task.{kind}",
-                dedupe_key=f"task:{task.id}:{kind}:{number}:{person.id}",
+                dedupe_key=f"task:{task.id}:{kind}:{number}:{person.id}:{due_stamp}",
                 payload={"task_id": task.id, "person_id": person.id, "number": number},
             )
         return True
