@@ -103,7 +103,7 @@ def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dic
         raise NotFound(f"No instance with id {instance_id} for you.")
     tasks = list(session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
     reader = policy.allows(actor, policy.READ_ALL)
-    mine = [t for t in tasks if actor.id in {a.person_id for a in t.assignees}]
+    mine = [t for t in tasks if holds(actor, t)]
     if not reader and not mine and instance.subject_id != actor.id:
         raise NotFound(f"No instance with id {instance_id} for you.")
     definition = session.get(Definition, instance.definition_id)

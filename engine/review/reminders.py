@@ -20,7 +20,7 @@ from engine import jobs
 from engine.core import clock
 from engine.notify import outbox
 from engine.process import due as due_rules
-from engine.process import lanes
+from engine.process import lanes, runtime
 from engine.store.job_models import ReminderSent
 from engine.store.models import Cycle, Instance, Person, Task
 from engine.store.transaction import transact
@@ -134,11 +134,12 @@ def _send_one(session: Session, *, task_id: int, number: int, kind: str) -> bool
 
 
 def _recipients(session: Session, task: Task, kind: str) -> list[Person]:
-    assignees = [a.person for a in task.assignees if a.person.active]
+    holders = [a.person for a in runtime.holding(task) if a.person.active]  # delegates too, while they hold it
     confidential = lanes.norm(task.lane) in CONFIDENTIAL_LANES
     if kind == "reminder" or confidential:
-        return assignees if kind == "reminder" or kind == "overdue" else []
+        return holders if kind == "reminder" or kind == "overdue" else []
     if kind == "overdue":
+        assignees = [a.person for a in runtime.assignees(task) if a.person.active]
         managers = {p.manager.id: p.manager for p in assignees if p.manager and p.manager.active}
         return list(managers.values()) or lanes.hr_admins(session)
     instance = session.get(Instance, task.instance_id)
