@@ -318,7 +318,7 @@ def _task_for_action(session: Session, task_id: int, actor: Person) -> Task:
     if task is None or not can_read_task(actor, task):
         if task is not None and _held_before(session, task, actor):
             raise Conflict(
-                "This task was given to someone else while you were working on it; your answers were not submitted."
+                "This task was given to someone else while you were working on it; nothing was saved or submitted."
             )
         raise NotFound(f"No task with id {task_id} for you.")
     if not holds(actor, task):
