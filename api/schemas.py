@@ -61,6 +61,25 @@ class Completed(Out):
     next: list[NextTask]
 
 
+class Delegate(Out):
+    email: str
+    on_behalf_of: str
+    until: str | None
+    active: bool
+
+
+class TaskAdmin(Out):
+    """The answer of a task administration request (reassign, delegate, due date): the task's holders now."""
+
+    id: int
+    name: str
+    status: str
+    assignees: list[str]
+    delegates: list[Delegate]
+    due_at: str | None
+    changed: bool  # false when the same request came again and nothing was done
+
+
 class DefinitionRef(Out):
     key: str
     version: int

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import CurrentPerson, HRPerson, Id, SessionDep
 from api.responses import ERRORS
-from api.schemas import Completed, DraftSaved, Reopened, TaskDetail, TaskList
+from api.schemas import Completed, DraftSaved, Reopened, TaskAdmin, TaskDetail, TaskList
 from engine.ops import reopen as reopening
+from engine.ops import tasks
 from engine.process import runtime
 from engine.queries import views
 from engine.review import anonymity
@@ -19,6 +21,24 @@ router = APIRouter(prefix="/api/tasks", tags=["tasks"], responses=ERRORS)
 
 class Submission(BaseModel):
     data: Any = None
+    on_behalf: bool = False  # HR completes someone else's task for them (with a reason)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Reassignment(BaseModel):
+    to: str = Field(max_length=320)
+    reason: str = Field(max_length=2000)
+
+
+class Delegation(BaseModel):
+    to: str = Field(max_length=320)
+    until: datetime | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DueChange(BaseModel):
+    due_at: datetime
+    reason: str = Field(max_length=2000)
 
 
 def _next(tasks: list[Task], actor: Person) -> list[dict]:
@@ -54,8 +74,11 @@ def save_draft(task_id: Id, body: Submission, session: SessionDep, actor: Curren
 
 @router.post("/{task_id}/complete", response_model=Completed)
 def complete(task_id: Id, body: Submission, session: SessionDep, actor: CurrentPerson) -> dict:
-    """Submit the form; the workflow moves on."""
-    open_tasks = runtime.complete_task(session, task_id=task_id, actor=actor, data=body.data)
+    """Submit the form; the workflow moves on. The assignee or their delegate submits; HR may complete someone
+    else's task for them with `"on_behalf": true` and a reason (never a 360 rater's answer)."""
+    open_tasks = runtime.complete_task(
+        session, task_id=task_id, actor=actor, data=body.data, on_behalf=body.on_behalf, reason=body.reason
+    )
     return {"id": task_id, "status": "completed", "next": _next(open_tasks, actor)}
 
 
@@ -68,6 +91,23 @@ class ReopenRequest(BaseModel):
 def reopen(task_id: Id, body: ReopenRequest, session: SessionDep, actor: HRPerson) -> dict:
     """HR: give a completed task back to its assignee with their answers prefilled; later completed steps are reset
     and named; 409 once the results are released unless `after_release` is true (with the reason)."""
-    return reopening.reopen(
-        session, actor=actor, task_id=task_id, reason=body.reason, after_release=body.after_release
-    )
+    return reopening.reopen(session, actor=actor, task_id=task_id, reason=body.reason, after_release=body.after_release)
+
+
+@router.post("/{task_id}/reassign", response_model=TaskAdmin)
+def reassign(task_id: Id, body: Reassignment, session: SessionDep, actor: HRPerson) -> dict:
+    """HR gives an open task to someone else (422 naming the rule when they may not have it); the draft stays."""
+    return tasks.reassign(session, task_id=task_id, actor=actor, to=body.to, reason=body.reason)
+
+
+@router.post("/{task_id}/delegate", response_model=TaskAdmin)
+def delegate(task_id: Id, body: Delegation, session: SessionDep, actor: CurrentPerson) -> dict:
+    """The assignee lets someone act on their task until `until`; their completion is recorded on the assignee's
+    behalf."""
+    return tasks.delegate(session, task_id=task_id, actor=actor, to=body.to, until=body.until, reason=body.reason)
+
+
+@router.put("/{task_id}/due", response_model=TaskAdmin)
+def set_due(task_id: Id, body: DueChange, session: SessionDep, actor: HRPerson) -> dict:
+    """HR moves one task's due date; its reminders follow the new date."""
+    return tasks.set_due(session, task_id=task_id, actor=actor, due_at=body.due_at, reason=body.reason)

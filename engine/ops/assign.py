@@ -45,7 +45,8 @@ def check_target(session: Session, *, instance: Instance, task: Task, person: Pe
 
 
 def holders(task: Task) -> list[str]:
-    return sorted(a.person.email for a in task.assignees)
+    """The emails of the task's assignees (their delegates, if any, are not holders of their own)."""
+    return sorted(a.person.email for a in task.assignees if a.on_behalf_of_id is None)
 
 
 def move(

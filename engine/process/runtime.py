@@ -29,12 +29,13 @@ from engine.org import policy
 from engine.org.accounts import roles_of
 from engine.process import definitions, form_rules, hooks, kernel, lanes, raters
 from engine.process.kernel import Change, project, transition_events  # noqa: F401 - part of this module's face
-from engine.store.models import Cycle, Definition, Instance, Person, Task
+from engine.store.models import AuditEvent, Cycle, Definition, Instance, Person, Task, TaskAssignee
 from engine.store.transaction import transact
 from forms.validation import EMPTY_FORM, bad_text, field_error, validate
 
 SETTINGS_CHECK_JOB = "check_cycle_settings"  # review/cycle_edit.py: resolving the incident re-checks the settings
 READERS = frozenset(policy.holders(policy.READ_ALL))  # may read every task and instance (rater identities: anonymity)
+REASSIGNED = "task.reassigned"  # the audit action of a task given to someone else (engine/ops/assign.py)
 
 
 def check_answer(data: Any, *, what: str = "answer") -> None:
@@ -133,16 +134,33 @@ def start_process(
     return kernel.begin(session, instance, wf, actor=actor, started=started, audit_batch=audit_batch)
 
 
-def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -> list[Task]:
-    """Complete a task as `actor` with form data; returns the instance's open tasks afterwards."""
+def complete_task(
+    session: Session,
+    *,
+    task_id: int,
+    actor: Person,
+    data: Any,
+    on_behalf: bool = False,
+    reason: str | None = None,
+) -> list[Task]:
+    """Complete a task as `actor` with form data; returns the instance's open tasks afterwards. The assignee or their
+    delegate completes it (a delegate's completion is recorded as on behalf of the assignee); with `on_behalf` and
+    a `reason`, HR completes someone else's task for them (never a 360 rater's answer: it is the rater's own)."""
     instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
     if instance_id is None:
         raise NotFound(f"No task with id {task_id} for you.")
 
     def step(change: Change) -> list[Task]:
-        task = _task_for_action(session, task_id, actor)
+        if on_behalf:
+            task = _task_for_hr(session, task_id, actor, reason)
+            if task.status != "open" and _done_on_behalf(task, data):
+                change.nothing()  # the same request again: it is done already
+                return []
+        else:
+            task = _task_for_action(session, task_id, actor)
         if task.status != "open":
             raise Conflict(f"This task is already {task.status}; nothing was changed.")
+        whose = _whose(session, task, actor)
         check_answer(data)
         instance = change.instance
         schema = definitions.form_schema(session, instance.definition_id, task.form) or EMPTY_FORM
@@ -171,8 +189,15 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
             hooks.handle_message(session, instance=instance, name=name, payload=payload, actor=actor.email)
         task.status, task.submitted, task.draft = "completed", data, None
         task.completed_by_id, task.completed_at = actor.id, clock.now()
+        task.on_behalf_of_id = whose[0].id if whose else None
         change.touch = not raters.perspective(task)  # the last-change time must not tell when a rater answered
-        change.event("task.completed", {"name": task.name, "title": task.title, "data": data}, task_id=task.id)
+        event: dict[str, Any] = {"name": task.name, "title": task.title, "data": data}
+        if whose:
+            event["on_behalf_of"] = [p.email for p in whose]
+            event["before"], event["after"] = {"status": "open"}, {"status": "completed", "completed_by": actor.email}
+        if on_behalf:
+            event["reason"] = reason
+        change.event("task.completed", event, task_id=task.id)
         return []
 
     def failed(exc: WorkflowFailed | CycleSettingsBroken) -> None:
@@ -180,6 +205,48 @@ def complete_task(session: Session, *, task_id: int, actor: Person, data: Any) -
 
     kernel.advance(session, instance_id, step, actor=actor.email, on_failure=failed)
     return list(session.scalars(select(Task).where(Task.instance_id == instance_id, Task.status == "open")))
+
+
+def _task_for_hr(session: Session, task_id: int, actor: Person, reason: str | None) -> Task:
+    """The task HR completes for someone else: HR may (403 for others who may see it, 404 for the rest), with a
+    reason (422), and never a 360 rater's answer (422: the answer is the rater's own, and anonymous)."""
+    task = session.get(Task, task_id, populate_existing=True)
+    if task is None or not can_read_task(actor, task):
+        raise NotFound(f"No task with id {task_id} for you.")
+    if not policy.allows(actor, policy.MANAGE):
+        raise Forbidden(
+            "Completing a task on someone's behalf needs one of the roles: "
+            f"{', '.join(policy.holders(policy.MANAGE))}."
+        )
+    if not (reason or "").strip():
+        message = "Say why you complete this task on the assignee's behalf (reason)."
+        raise InvalidInput(message, errors=[{"path": "reason", "message": message, "code": "reason_required"}])
+    if raters.perspective(task):
+        message = (
+            "A 360 feedback answer belongs to its rater and stays anonymous: HR cannot give it on their behalf. "
+            "Reassign the task or withdraw it instead."
+        )
+        code = "confidential_rater_task"
+        raise InvalidInput(message, errors=[{"path": "on_behalf", "message": message, "code": code}])
+    return task
+
+
+def _done_on_behalf(task: Task, data: Any) -> bool:
+    """The same answer was given on the assignee's behalf already (this request again, or a colleague's twin)."""
+    return task.status == "completed" and task.on_behalf_of_id is not None and task.submitted == data
+
+
+def _whose(session: Session, task: Task, actor: Person) -> list[Person]:
+    """Whom `actor` completes the task for: nobody when it is their own; the assignee their delegation names; for HR
+    completing on behalf, the task's assignees."""
+    rows = [a for a in holding(task) if a.person_id == actor.id]
+    if any(a.on_behalf_of_id is None for a in rows):
+        return []
+    for row in rows:
+        person = session.get(Person, row.on_behalf_of_id)
+        if person is not None:
+            return [person]
+    return sorted((a.person for a in assignees(task)), key=lambda p: p.id)
 
 
 def _keep_as_draft(
@@ -249,13 +316,40 @@ def save_draft(session: Session, *, task_id: int, actor: Person, data: Any) -> T
 def _task_for_action(session: Session, task_id: int, actor: Person) -> Task:
     task = session.get(Task, task_id, populate_existing=True)
     if task is None or not can_read_task(actor, task):
+        if task is not None and _held_before(session, task, actor):
+            raise Conflict(
+                "This task was given to someone else while you were working on it; nothing was saved or submitted."
+            )
         raise NotFound(f"No task with id {task_id} for you.")
-    if actor.id not in {a.person_id for a in task.assignees}:
+    if not holds(actor, task):
         if roles_of(actor) & READERS:
             raise Forbidden("Only the person this task is assigned to can complete it.")
         raise NotFound(f"No task with id {task_id} for you.")
     return task
 
 
+def _held_before(session: Session, task: Task, actor: Person) -> bool:
+    """True if the task was reassigned away from `actor` (their request lost a race with the reassignment)."""
+    moved = session.scalars(
+        select(AuditEvent.payload).where(AuditEvent.task_id == task.id, AuditEvent.action == REASSIGNED)
+    )
+    return any(actor.email in (json.loads(p).get("from") or []) for p in moved)
+
+
+def assignees(task: Task) -> list[TaskAssignee]:
+    """The task's own assignees (not their delegates)."""
+    return [a for a in task.assignees if a.on_behalf_of_id is None]
+
+
+def holding(task: Task) -> list[TaskAssignee]:
+    """Who may act on the task now: its assignees, and their delegates whose delegation has not ended."""
+    now = clock.now()
+    return [a for a in task.assignees if a.until is None or (clock.as_utc(a.until) or now) > now]
+
+
+def holds(actor: Person, task: Task) -> bool:
+    return actor.id in {a.person_id for a in holding(task)}
+
+
 def can_read_task(actor: Person, task: Task) -> bool:
-    return bool(roles_of(actor) & READERS) or actor.id in {a.person_id for a in task.assignees}
+    return bool(roles_of(actor) & READERS) or holds(actor, task)

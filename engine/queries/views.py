@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import clock
@@ -13,7 +13,7 @@ from engine.core.errors import Forbidden, NotFound
 from engine.org import policy
 from engine.org.people import person_ref
 from engine.process import definitions
-from engine.process.runtime import can_read_task
+from engine.process.runtime import assignees, can_read_task, holds
 from engine.review import anonymity
 from engine.review.anonymity import Sight
 from engine.store.models import AuditEvent, Definition, Instance, Person, Task, TaskAssignee
@@ -26,7 +26,7 @@ def _iso(value: Any) -> str | None:
 
 
 def task_summary(task: Task, subject: Person | None) -> dict[str, Any]:
-    people = [a.person for a in task.assignees]
+    people = [a.person for a in assignees(task)]
     return {
         "id": task.id,
         "name": task.name,
@@ -49,6 +49,7 @@ def list_tasks(session: Session, *, actor: Person, status: str) -> list[dict[str
         select(Task)
         .join(TaskAssignee, TaskAssignee.task_id == Task.id)
         .where(TaskAssignee.person_id == actor.id)
+        .where(or_(Task.status != "open", TaskAssignee.until.is_(None), TaskAssignee.until > clock.now()))
         .order_by(Task.id)
     )
     if status != "all":
@@ -66,7 +67,7 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
     task = session.get(Task, task_id)
     if task is None or not can_read_task(actor, task):
         raise NotFound(f"No task with id {task_id} for you.")
-    mine = actor.id in {a.person_id for a in task.assignees}
+    mine = holds(actor, task)
     if not mine and anonymity.perspective(task):
         seen = anonymity.sight(session, viewer=actor, instance=task.instance)
         if seen is Sight.SUMMARY:
@@ -105,7 +106,7 @@ def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dic
         raise NotFound(f"No instance with id {instance_id} for you.")
     tasks = list(session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
     reader = policy.allows(actor, policy.READ_ALL)
-    mine = [t for t in tasks if actor.id in {a.person_id for a in t.assignees}]
+    mine = [t for t in tasks if holds(actor, t)]
     if not reader and not mine and instance.subject_id != actor.id:
         raise NotFound(f"No instance with id {instance_id} for you.")
     definition = session.get(Definition, instance.definition_id)

@@ -13,14 +13,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import jobs
 from engine.core import clock
 from engine.notify import outbox
 from engine.process import due as due_rules
-from engine.process import lanes
+from engine.process import lanes, runtime
 from engine.store.job_models import ReminderSent
 from engine.store.models import Cycle, Instance, Person, Task
 from engine.store.transaction import transact
@@ -99,6 +99,12 @@ def send_reminders(session: Session) -> int:
     return written
 
 
+def forget(session: Session, task_id: int) -> None:
+    """The task's due date moved: the reminders sent toward the old date are forgotten, so the cadence runs again
+    toward the new one (in the caller's transaction)."""
+    session.execute(delete(ReminderSent).where(ReminderSent.task_id == task_id))
+
+
 def _send_one(session: Session, *, task_id: int, number: int, kind: str) -> bool:
     """Record reminder `number` of a task with its outbox rows, in one transaction; False if it was sent already.
     Two workers racing both insert (task, number): one commits, the other's retry finds the row and does nothing."""
@@ -113,11 +119,13 @@ def _send_one(session: Session, *, task_id: int, number: int, kind: str) -> bool
             return False
         session.add(ReminderSent(task_id=task_id, number=number, kind=kind))
         session.flush()  # claim (task, number) before writing mail: a concurrent twin fails here
+        due = clock.as_utc(task.due_at)
+        due_stamp = int(due.timestamp()) if due else 0  # a moved due date starts the cadence over (forget)
         for person in _recipients(session, task, kind):
             outbox.add(
                 session,
                 kind=f"task.{kind}",
-                dedupe_key=f"task:{task.id}:{kind}:{number}:{person.id}",
+                dedupe_key=f"task:{task.id}:{kind}:{number}:{person.id}:{due_stamp}",
                 payload={"task_id": task.id, "person_id": person.id, "number": number},
             )
         return True
@@ -126,11 +134,12 @@ def _send_one(session: Session, *, task_id: int, number: int, kind: str) -> bool
 
 
 def _recipients(session: Session, task: Task, kind: str) -> list[Person]:
-    assignees = [a.person for a in task.assignees if a.person.active]
+    holders = [a.person for a in runtime.holding(task) if a.person.active]  # delegates too, while they hold it
     confidential = lanes.norm(task.lane) in CONFIDENTIAL_LANES
     if kind == "reminder" or confidential:
-        return assignees if kind == "reminder" or kind == "overdue" else []
+        return holders if kind == "reminder" or kind == "overdue" else []
     if kind == "overdue":
+        assignees = [a.person for a in runtime.assignees(task) if a.person.active]
         managers = {p.manager.id: p.manager for p in assignees if p.manager and p.manager.active}
         return list(managers.values()) or lanes.hr_admins(session)
     instance = session.get(Instance, task.instance_id)

@@ -226,6 +226,8 @@ class Task(Base):
     submitted: Mapped[dict[str, Any] | None] = mapped_column(Json)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # completed by a delegate or by HR for someone else: whose task it was (completed_by_id is who did it)
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
     instance: Mapped[Instance] = relationship()
@@ -233,14 +235,17 @@ class Task(Base):
 
 
 class TaskAssignee(Base):
-    """Who may complete a task: one row for a personal task, several for a group (e.g. HR admins)."""
+    """Who may complete a task: one row for a personal task, several for a group (e.g. HR admins). A delegate's row
+    names the assignee they act for (`on_behalf_of_id`) and, optionally, when the delegation ends (`until`)."""
 
     __tablename__ = "task_assignee"
 
     task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True, index=True)
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    person: Mapped[Person] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(lazy="joined", foreign_keys=[person_id])
 
 
 class Timer(Base):

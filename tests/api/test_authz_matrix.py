@@ -127,6 +127,22 @@ def to_version_1(_w: dict) -> dict:
     return {"json": {"to_version": 1, "dry_run": True}}
 
 
+def on_behalf(_w: dict) -> dict:
+    return {"json": {"data": GOOD_CHECKIN, "on_behalf": True, "reason": "The employee is in hospital"}}
+
+
+def reassignment(_w: dict) -> dict:
+    return {"json": {"to": OTHER, "reason": "Covers while the employee is on leave"}}
+
+
+def delegation(_w: dict) -> dict:
+    return {"json": {"to": OTHER, "reason": "On leave next week"}}
+
+
+def due_change(_w: dict) -> dict:
+    return {"json": {"due_at": "2099-01-31T17:00:00+00:00", "reason": "Back from leave later"}}
+
+
 REPORTS = REPORT_NAMES  # every report the API serves
 TASK, INSTANCE, CYCLE = "/api/tasks/{task_id}", "/api/instances/{instance_id}", "/api/cycles/{cycle_id}"
 TABLE = [
@@ -203,6 +219,16 @@ TABLE = [
     row("PUT", TASK + "/draft", rule(404), draft, task_id=UNKNOWN),
     row("POST", TASK + "/complete", own_task(200), submission, task_id="task"),
     row("POST", TASK + "/complete", rule(404), submission, task_id=UNKNOWN),
+    # On behalf is HR's: the assignee and the auditor see the task and are refused openly; the admin comes after HR
+    # with the same answer, already given (200, nothing changes). Details in tests/api/test_task_admin.py.
+    row("POST", TASK + "/complete", rule(404, employee=403, hr=200, auditor=403, admin=200), on_behalf, task_id="task"),
+    # HR's task administration: the second allowed caller repeats the first's request and gets the same answer.
+    row("POST", TASK + "/reassign", hr_writes(200), reassignment, task_id="task"),
+    row("POST", TASK + "/reassign", rule(403, hr=404, admin=404), reassignment, task_id=UNKNOWN),
+    row("POST", TASK + "/delegate", own_task(200), delegation, task_id="task"),
+    row("POST", TASK + "/delegate", rule(404), delegation, task_id=UNKNOWN),
+    row("PUT", TASK + "/due", hr_writes(200), due_change, task_id="task"),
+    row("PUT", TASK + "/due", rule(403, hr=404, admin=404), due_change, task_id=UNKNOWN),
     # The manager has no task in the subject's review yet, so it is not theirs; the peer has only their own.
     row("GET", INSTANCE, rule(404, employee=200, **SEE_ALL), instance_id="instance"),
     row("GET", INSTANCE, rule(404), instance_id=UNKNOWN),

@@ -1,0 +1,217 @@
+"""Task administration while a cycle runs: HR reassigns a task or moves its due date, an assignee delegates their
+task. Each is a step of the core transaction (`kernel.advance`, which locks the instance, so a reassignment racing a
+completion has exactly one winner and the other gets 409), idempotent under retry (the same request again changes
+nothing and writes no event), and audited with who, why, before and after. HR completing a task on someone's behalf
+is the completion itself (engine/process/runtime.py `complete_task(on_behalf=True)`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.notify import outbox
+from engine.ops import assign
+from engine.org import people, policy
+from engine.process import kernel, runtime
+from engine.process.kernel import Change
+from engine.review import reminders
+from engine.store.models import Person, Task, TaskAssignee
+
+
+def _problem(path: str, message: str, code: str) -> InvalidInput:
+    return InvalidInput(message, errors=[{"path": path, "message": message, "code": code}])
+
+
+def _reason(reason: str | None, what: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise _problem("reason", f"Say why you {what} (reason).", "reason_required")
+    return text
+
+
+def _instance_of(session: Session, task_id: int) -> int:
+    instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
+    if instance_id is None:
+        raise NotFound(f"No task with id {task_id} for you.")
+    return instance_id
+
+
+def _hr_task(session: Session, task_id: int, actor: Person, what: str) -> Task:
+    """The task HR acts on: 404 for a task the actor may not see, 403 without the MANAGE permission, 409 once it is
+    no longer open."""
+    task = session.get(Task, task_id, populate_existing=True)
+    if task is None or not runtime.can_read_task(actor, task):
+        raise NotFound(f"No task with id {task_id} for you.")
+    if not policy.allows(actor, policy.MANAGE):
+        raise Forbidden(f"This needs one of the roles: {', '.join(policy.holders(policy.MANAGE))}.")
+    if task.status != "open":
+        raise Conflict(f"This task is already {task.status}; it was not {what}.")
+    return task
+
+
+def _when(value: datetime, path: str, what: str) -> datetime:
+    at = clock.as_utc(value)
+    assert at is not None
+    if at <= clock.now():
+        raise _problem(path, f"{what} must be in the future (it was {at.isoformat()}).", "not_in_future")
+    return at
+
+
+def _iso(value: datetime | None) -> str | None:
+    at = clock.as_utc(value)
+    return at.isoformat() if at else None
+
+
+def _delegates(task: Task) -> list[dict[str, Any]]:
+    rows = [a for a in task.assignees if a.on_behalf_of_id is not None]
+    by_id = {a.person_id: a.person.email for a in task.assignees}
+    return [
+        {
+            "email": a.person.email,
+            "on_behalf_of": by_id.get(a.on_behalf_of_id or 0, ""),
+            "until": _iso(a.until),
+            "active": a in runtime.holding(task),
+        }
+        for a in sorted(rows, key=lambda a: a.person.email)
+    ]
+
+
+def view(task: Task, *, changed: bool) -> dict[str, Any]:
+    """What an administration request answers: the task's holders and due date now, and whether it changed them."""
+    return {
+        "id": task.id,
+        "name": task.name,
+        "status": task.status,
+        "assignees": assign.holders(task),
+        "delegates": _delegates(task),
+        "due_at": _iso(task.due_at),
+        "changed": changed,
+    }
+
+
+def _changed(change: Change) -> None:
+    """An administrative change is a change of the instance: its version moves (notification keys include it)."""
+    change.instance.updated_at = clock.now()
+
+
+def reassign(session: Session, *, task_id: int, actor: Person, to: str, reason: str | None) -> dict[str, Any]:
+    """HR gives an open task to `to` instead of its assignees (delegations end; the draft stays with the task)."""
+    instance_id = _instance_of(session, task_id)
+
+    def step(change: Change) -> dict[str, Any]:
+        task = _hr_task(session, task_id, actor, "reassigned")
+        why = _reason(reason, "reassign this task")
+        person = assign.check_target(
+            session, instance=change.instance, task=task, person=people.by_email(session, to), email=to
+        )
+        if [(a.person_id, a.on_behalf_of_id) for a in task.assignees] == [(person.id, None)]:
+            change.nothing()  # already theirs alone: the same request again
+            return view(task, changed=False)
+        before = {"assignees": assign.holders(task), "delegates": _delegates(task)}
+        _changed(change)
+        after = {"assignees": [person.email]}
+        assign.move(change, task, [person], reason=why, extra={"before": before, "after": after})
+        return view(task, changed=True)
+
+    return kernel.advance(session, instance_id, step, actor=actor.email)
+
+
+def delegate(
+    session: Session, *, task_id: int, actor: Person, to: str, until: datetime | None, reason: str | None = None
+) -> dict[str, Any]:
+    """The assignee lets `to` act on their open task (complete it, recorded as on their behalf) until `until` (or
+    until the task is done or reassigned). One delegate per assignee: delegating again replaces the delegate."""
+    instance_id = _instance_of(session, task_id)
+
+    def step(change: Change) -> dict[str, Any]:
+        task = session.get(Task, task_id, populate_existing=True)
+        if task is None or not runtime.can_read_task(actor, task):
+            raise NotFound(f"No task with id {task_id} for you.")
+        mine = [a for a in runtime.holding(task) if a.person_id == actor.id]
+        if not any(a.on_behalf_of_id is None for a in mine):
+            if mine:
+                raise Forbidden("You act on this task as a delegate; only its assignee can delegate it.")
+            if policy.allows(actor, policy.READ_ALL):
+                raise Forbidden("Only the person this task is assigned to can delegate it.")
+            raise NotFound(f"No task with id {task_id} for you.")
+        if task.status != "open":
+            raise Conflict(f"This task is already {task.status}; it was not delegated.")
+        ends = _when(until, "until", "The end of the delegation") if until is not None else None
+        person = assign.check_target(
+            session, instance=change.instance, task=task, person=people.by_email(session, to), email=to
+        )
+        rows = {a.person_id: a for a in task.assignees}
+        current = rows.get(person.id)
+        if person.id == actor.id or (current is not None and current.on_behalf_of_id is None):
+            raise _problem("to", f"{person.email} already holds this task.", "already_assigned")
+        if current is not None and current.on_behalf_of_id != actor.id:
+            raise _problem("to", f"{person.email} is already a delegate for this task.", "already_delegate")
+        mine_before = [a for a in task.assignees if a.on_behalf_of_id == actor.id]
+        if current is not None and current in runtime.holding(task) and clock.as_utc(current.until) == ends:
+            change.nothing()  # the same delegation again
+            return view(task, changed=False)
+        before = [{"to": a.person.email, "until": _iso(a.until)} for a in mine_before]
+        for row in mine_before:
+            if row is not current:
+                session.delete(row)
+        if current is None:
+            session.add(TaskAssignee(task_id=task.id, person_id=person.id, on_behalf_of_id=actor.id, until=ends))
+        else:
+            current.until = ends
+        session.flush()
+        session.expire(task, ["assignees"])
+        _changed(change)
+        outbox.add(
+            session,
+            kind="task.assigned",
+            dedupe_key=f"task:{task.id}:delegated:{person.id}:{change.instance.version}",
+            payload={"task_id": task.id, "person_id": person.id},
+        )
+        after = {"to": person.email, "until": _iso(ends)}
+        change.event(
+            "task.delegated",
+            {
+                "name": task.name,
+                "from": actor.email,
+                "to": person.email,
+                "until": _iso(ends),
+                "reason": (reason or "").strip() or None,
+                "before": before,
+                "after": [after],
+            },
+            task_id=task.id,
+        )
+        return view(task, changed=True)
+
+    return kernel.advance(session, instance_id, step, actor=actor.email)
+
+
+def set_due(
+    session: Session, *, task_id: int, actor: Person, due_at: datetime, reason: str | None
+) -> dict[str, Any]:
+    """HR sets one open task's due date; its reminders start over toward the new date (engine/review/reminders.py)."""
+    instance_id = _instance_of(session, task_id)
+
+    def step(change: Change) -> dict[str, Any]:
+        task = _hr_task(session, task_id, actor, "changed")
+        why = _reason(reason, "change this due date")
+        due = _when(due_at, "due_at", "The new due date")
+        before = _iso(task.due_at)
+        if before == _iso(due):
+            change.nothing()
+            return view(task, changed=False)
+        task.due_at = due
+        reminders.forget(session, task.id)
+        change.event(
+            "task.due_changed",
+            {"name": task.name, "reason": why, "before": {"due_at": before}, "after": {"due_at": _iso(due)}},
+            task_id=task.id,
+        )
+        return view(task, changed=True)
+
+    return kernel.advance(session, instance_id, step, actor=actor.email)
