@@ -20,8 +20,11 @@ from engine.store.models import Instance, Person
 CANCELLED = "cancelled"
 
 
-def cancel(session: Session, *, actor: Person, instance_id: int, reason: Any) -> dict[str, Any]:
-    """Cancel the instance; a retry on a cancelled one changes nothing. 409 for a review that already ended."""
+def cancel(
+    session: Session, *, actor: Person, instance_id: int, reason: Any, dry_run: bool = False
+) -> dict[str, Any]:
+    """Cancel the instance; a retry on a cancelled one changes nothing. 409 for a review that already ended. With
+    `dry_run` the answer (with the open tasks it would withdraw) is a preview; nothing is kept."""
     why = reason_of(reason)
     if session.scalar(select(Instance.id).where(Instance.id == instance_id)) is None:
         raise NotFound(f"No instance with id {instance_id}.")
@@ -29,7 +32,7 @@ def cancel(session: Session, *, actor: Person, instance_id: int, reason: Any) ->
     def step(change: Change) -> dict[str, Any]:
         return cancel_step(change, reason=why)
 
-    return kernel.advance(session, instance_id, step, actor=actor.email)
+    return kernel.advance(session, instance_id, step, actor=actor.email, dry_run=dry_run)
 
 
 def cancel_step(change: Change, *, reason: str, ended: str = "conflict") -> dict[str, Any]:
@@ -53,4 +56,12 @@ def cancel_step(change: Change, *, reason: str, ended: str = "conflict") -> dict
             "after": {"status": CANCELLED, "open_tasks": 0},
         },
     )
-    return {"id": instance.id, "status": CANCELLED, "tasks_withdrawn": len(withdrawn), "cancelled": True}
+    return {
+        "id": instance.id,
+        "status": CANCELLED,
+        "tasks_withdrawn": len(withdrawn),
+        "withdrawn": [
+            {"id": t.id, "name": t.name, "title": t.title, "assignees": assign.holders(t)} for t in withdrawn
+        ],
+        "cancelled": True,
+    }

@@ -14,7 +14,7 @@ from engine.core.errors import Conflict, InvalidInput
 from engine.org.people import normalize_email
 from engine.review import cycles, launch
 from engine.store.models import Cycle, Instance, Person
-from engine.store.transaction import transact
+from engine.store.transaction import rehearse, transact
 
 RUNNING = ("launching", "active")
 MAX_PEOPLE = 1000
@@ -48,9 +48,10 @@ def _people(session: Session, emails: Any) -> list[Person]:
     return list({found[e].id: found[e] for e in wanted}.values())
 
 
-def add(session: Session, *, actor: Person, cycle_id: int, emails: Any) -> dict[str, Any]:
+def add(session: Session, *, actor: Person, cycle_id: int, emails: Any, dry_run: bool = False) -> dict[str, Any]:
     """Take `emails` into the running cycle `cycle_id` and queue the launch of their reviews; returns who was added,
-    who was in already, and the launch progress (poll the cycle for more)."""
+    who was in already, and the launch progress (poll the cycle for more). With `dry_run` the same answer (without
+    the progress) says what would happen; nothing is kept."""
 
     def work() -> dict[str, Any]:
         cycle = session.scalars(
@@ -100,6 +101,8 @@ def add(session: Session, *, actor: Person, cycle_id: int, emails: Any) -> dict[
             "starting": [p.email for p in to_start],
         }
 
+    if dry_run:
+        return rehearse(session, work)
     result = transact(session, work)
     session.expire_all()
     return {**result, "launch": launch.progress(session, cycle_id)}

@@ -42,11 +42,12 @@ def _ref(task: Task) -> dict[str, Any]:
 
 
 def reopen(
-    session: Session, *, actor: Person, task_id: int, reason: Any, after_release: bool = False
+    session: Session, *, actor: Person, task_id: int, reason: Any, after_release: bool = False, dry_run: bool = False
 ) -> dict[str, Any]:
     """Give a completed task back to its assignee (see the module docstring). A retry of a reopen that went through
     changes nothing and answers the same way; 409 for a task that is not completed, a cancelled review, or once the
-    review's results are released unless `after_release` is set (with the reason)."""
+    review's results are released unless `after_release` is set (with the reason). With `dry_run` the answer
+    names what would be reset; nothing is kept."""
     why = reason_of(reason)
     instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
     if instance_id is None:
@@ -139,7 +140,7 @@ def reopen(
             "reopened": True,
         }
 
-    return kernel.advance(session, instance_id, step, actor=actor.email)
+    return kernel.advance(session, instance_id, step, actor=actor.email, dry_run=dry_run)
 
 
 def _reopened_before(session: Session, task: Task) -> bool:

@@ -99,8 +99,11 @@ def _changed(change: Change) -> None:
     change.instance.updated_at = clock.now()
 
 
-def reassign(session: Session, *, task_id: int, actor: Person, to: str, reason: str | None) -> dict[str, Any]:
-    """HR gives an open task to `to` instead of its assignees (delegations end; the draft stays with the task)."""
+def reassign(
+    session: Session, *, task_id: int, actor: Person, to: str, reason: str | None, dry_run: bool = False
+) -> dict[str, Any]:
+    """HR gives an open task to `to` instead of its assignees (delegations end; the draft stays with the task).
+    With `dry_run` the same checks run and the answer says what would change; nothing is kept."""
     instance_id = _instance_of(session, task_id)
 
     def step(change: Change) -> dict[str, Any]:
@@ -116,9 +119,9 @@ def reassign(session: Session, *, task_id: int, actor: Person, to: str, reason: 
         _changed(change)
         after = {"assignees": [person.email]}
         assign.move(change, task, [person], reason=why, extra={"before": before, "after": after})
-        return view(task, changed=True)
+        return {**view(task, changed=True), "before": before["assignees"]}
 
-    return kernel.advance(session, instance_id, step, actor=actor.email)
+    return kernel.advance(session, instance_id, step, actor=actor.email, dry_run=dry_run)
 
 
 def delegate(

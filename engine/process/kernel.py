@@ -26,7 +26,7 @@ from engine.jobs import incidents
 from engine.notify import outbox
 from engine.process import definitions, due, form_rules, hooks, lanes, raters
 from engine.store.models import Instance, Person, Task, TaskAssignee, Timer
-from engine.store.transaction import lock_instance, transact
+from engine.store.transaction import lock_instance, rehearse, transact
 from forms.instructions import render_checked as render_instructions
 from forms.validation import EMPTY_FORM
 
@@ -108,11 +108,15 @@ def advance(
     *,
     actor: str,
     on_failure: Callable[[Failure], None] | None = None,
+    dry_run: bool = False,
 ) -> T:
     """Run `step` on instance `instance_id` as one retried transaction (see the module docstring). A step that
     fails in the engine (WorkflowFailed, CycleSettingsBroken) rolls back whole; `on_failure` then records what
-    must outlive the rollback (a draft, an incident) in a transaction of its own, and the error goes on up."""
+    must outlive the rollback (a draft, an incident) in a transaction of its own, and the error goes on up.
+    With `dry_run` the step runs the same way and is then rolled back: its answer is a preview, nothing is kept."""
 
+    if dry_run:
+        return rehearse(session, lambda: apply(session, instance_id, step, actor=actor))
     try:
         return transact(session, lambda: apply(session, instance_id, step, actor=actor))
     except (WorkflowFailed, CycleSettingsBroken) as exc:

@@ -53,6 +53,17 @@ def transact(session: Session, work: Callable[[], T], *, attempts: int = ATTEMPT
     raise AssertionError("unreachable")
 
 
+def rehearse(session: Session, work: Callable[[], T]) -> T:
+    """Call `work` as `transact` would, then roll it all back: a preview of a change (what it would do, saved
+    nowhere). Errors go up as they would from the real change."""
+    session.rollback()  # start clean (reads done before, e.g. authentication) and keep nothing after
+    try:
+        session.connection(execution_options={WRITE: True})  # it writes, then rolls back: take the write lock first
+        return work()
+    finally:
+        session.rollback()
+
+
 def transactional(fn: Callable[..., T]) -> Callable[..., T]:
     """Make a use-case function `fn(session, **kwargs)` run as one retried transaction."""
 

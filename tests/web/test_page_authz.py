@@ -132,6 +132,63 @@ TABLE = [
         ids={"instance_id": "instance"},
         body=lambda w: {"data": {"reason": "Checking a grievance about one comment"}},
     ),
+    # HR's live operations: each preview changes nothing; the confirms run last (the cancel ends the review).
+    Row(
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/reassign/preview",
+        post(HR_ONLY),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"to": OTHER, "reason": "Covering a leave"}},
+    ),
+    Row(  # the task is open: the reopen is refused for HR with 409 (after the permission check)
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/reopen/preview",
+        post(rule(403, hr=409, admin=409)),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"reason": "Answered for the wrong quarter"}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/cancel/preview",
+        post(HR_ONLY),
+        ids={"instance_id": "instance"},
+        body=lambda w: {"data": {"reason": "Left the company"}},
+    ),
+    Row(
+        "POST",
+        "/cycles/{cycle_id}/participants/preview",
+        post(HR_ONLY),
+        ids={"cycle_id": "cycle"},
+        body=lambda w: {"data": {"emails": MANAGER}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/reassign",
+        post(rule(403, hr=303, admin=303)),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"to": OTHER, "reason": "Covering a leave"}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/reopen",
+        post(rule(403, hr=409, admin=409)),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"reason": "Answered for the wrong quarter"}},
+    ),
+    Row(
+        "POST",
+        "/cycles/{cycle_id}/participants",
+        post(rule(403, hr=303, admin=303)),
+        ids={"cycle_id": "cycle"},
+        body=lambda w: {"data": {"emails": MANAGER}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/cancel",
+        post(rule(403, hr=303, admin=303)),
+        ids={"instance_id": "instance"},
+        body=lambda w: {"data": {"reason": "Left the company"}},
+    ),
     Row("POST", "/logout", rule(303, anon=303)),
 ]
 
