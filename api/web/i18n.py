@@ -115,6 +115,8 @@ STATUSES: dict[str, tuple[str, str]] = {
     "completed": ("Completed", "已完成"),
     "failed": ("Failed", "失败"),
     "suspended": ("Suspended", "已暂停"),
+    "open": ("Open", "待处理"),
+    "cancelled": ("Cancelled", "已取消"),
 }
 
 
