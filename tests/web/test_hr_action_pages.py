@@ -17,8 +17,9 @@ from engine.store.models import AuditEvent, Cycle, Instance, Task, TaskAssignee
 from tests import factories as f
 from tests.web.test_pages import AUDITOR, EMPLOYEE, OTHER, PASSWORD, sign_in, token_in
 
+pytestmark = pytest.mark.both_dbs  # the preview is a dry run rolled back: on PostgreSQL too
+
 LEAD = "design.lead@initech.test"
-NEWCOMER = "ceo@initech.test"
 
 
 @pytest.fixture
@@ -69,6 +70,8 @@ def test_hr_reassigns_a_task_after_a_preview(world, session):
     assert r.status_code == 200, r.text
     assert "moves from designer1@initech.test to designer2@initech.test" in r.text
     assert 'id="hr-confirm"' in r.text and f'action="{base}"' in r.text
+    confirm = r.text.split('id="hr-confirm"', 1)[1].split("</form>", 1)[0]  # the confirm carries what was typed
+    assert f'name="to" value="{OTHER}"' in confirm and 'name="reason" value="Covering while away"' in confirm
     assert holders(session, world["task"]) == [EMPLOYEE] and event_count(session) == before  # nothing changed
     r = post(hr, base, {"to": OTHER, "reason": "Covering while away"}, where)
     assert r.status_code == 303 and r.headers["location"] == where
@@ -173,7 +176,10 @@ def test_readers_without_hrs_permission_get_the_403_page_and_change_nothing(worl
     assert holders(session, world["task"]) == [EMPLOYEE]
 
 
-def test_the_panel_speaks_chinese_to_a_chinese_reader(world):
+def test_the_panel_and_its_preview_speak_chinese_to_a_chinese_reader(world):
     hr = sign_in(world["app"], f.HR, lang="zh-CN")
-    page = hr.get(f"/instances/{world['instance']}").text
+    where = f"/instances/{world['instance']}"
+    page = hr.get(where).text
     assert "HR 操作" in page and "取消该评估" in page and "HR actions" not in page
+    r = post(hr, f"{where}/tasks/{world['task']}/reassign/preview", {"to": OTHER, "reason": "休假"}, where)
+    assert f"将从 {EMPLOYEE} 转交给 {OTHER}。" in r.text and "确认" in r.text and "moves from" not in r.text
