@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from engine.bpmn import spiff
 from engine.core import actors
 from engine.core.errors import InvalidInput
-from engine.notify import outbox
-from engine.process import raters
+from engine.process import kernel, raters
 from engine.process.kernel import Change
-from engine.store.models import Instance, Person, Task, TaskAssignee
+from engine.store.models import Instance, Person, Task
 
 WITHDRAWN = "withdrawn"  # a task status: taken away from its assignee while the cycle ran (not answered)
 
@@ -66,13 +65,7 @@ def move(
         session.delete(row)
     session.flush()
     for person in to:
-        session.add(TaskAssignee(task_id=task.id, person_id=person.id))
-        outbox.add(
-            session,
-            kind="task.assigned",
-            dedupe_key=f"task:{task.id}:assigned:{person.id}:{change.instance.version}",
-            payload={"task_id": task.id, "person_id": person.id},
-        )
+        kernel.give(session, task, person, round_key=f":{change.instance.version}")
     session.flush()
     session.expire(task, ["assignees"])
     payload = {"name": task.name, "from": before, "to": sorted(p.email for p in to), "reason": reason}

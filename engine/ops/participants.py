@@ -13,7 +13,7 @@ from engine import audit, jobs
 from engine.core.errors import Conflict, InvalidInput
 from engine.org.people import normalize_email
 from engine.review import cycles, launch
-from engine.store.models import Cycle, Instance, Person
+from engine.store.models import Instance, Person
 from engine.store.transaction import rehearse, transact
 
 RUNNING = ("launching", "active")
@@ -54,15 +54,7 @@ def add(session: Session, *, actor: Person, cycle_id: int, emails: Any, dry_run:
     the progress) says what would happen; nothing is kept."""
 
     def work() -> dict[str, Any]:
-        cycle = session.scalars(
-            select(Cycle)
-            .where(Cycle.id == cycle_id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        ).first()
-        if cycle is None:
-            cycles.get_cycle(session, cycle_id)  # NotFound
-            raise AssertionError
+        cycle = launch.lock_cycle(session, cycle_id)  # the same lock as the launch chunks take
         people = _people(session, emails)
         if cycle.status not in RUNNING:
             raise Conflict(

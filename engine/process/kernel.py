@@ -222,13 +222,7 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
         session.add(task)
         session.flush()
         for person in people:
-            session.add(TaskAssignee(task_id=task.id, person_id=person.id))
-            outbox.add(
-                session,
-                kind="task.assigned",
-                dedupe_key=f"task:{task.id}:assigned:{person.id}",
-                payload={"task_id": task.id, "person_id": person.id},
-            )
+            give(session, task, person)
         events.append(
             Event(
                 "task.created",
@@ -253,3 +247,15 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
         instance.status = "running" if ready else "waiting"
     session.flush()
     return events
+
+
+def give(session: Session, task: Task, person: Person, *, round_key: str = "") -> None:
+    """Make `person` an assignee of `task` and tell them (one notification per task, person and `round_key`: a
+    task moved back to someone later is announced again)."""
+    session.add(TaskAssignee(task_id=task.id, person_id=person.id))
+    outbox.add(
+        session,
+        kind="task.assigned",
+        dedupe_key=f"task:{task.id}:assigned:{person.id}{round_key}",
+        payload={"task_id": task.id, "person_id": person.id},
+    )

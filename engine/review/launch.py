@@ -28,7 +28,7 @@ SYSTEM_LAUNCHER = cycles.SYSTEM_LAUNCHER
 STOPS_PER_CHUNK = 3  # people whose start the sandbox stopped before the rest of the chunk is left for a new launch
 
 
-def _lock_cycle(session: Session, cycle_id: int) -> Cycle:
+def lock_cycle(session: Session, cycle_id: int) -> Cycle:
     # FOR NO KEY UPDATE: chunks inserting instances hold KEY SHARE on the cycle row (the foreign key) while they
     # wait for the audit chain's lock; a plain FOR UPDATE here would deadlock with them.
     cycle = session.scalars(
@@ -48,7 +48,7 @@ def launch_cycle(session: Session, *, cycle_id: int) -> None:
     chunk. Running it again resumes a launch and never duplicates anything."""
 
     def work() -> None:
-        cycle = _lock_cycle(session, cycle_id)
+        cycle = lock_cycle(session, cycle_id)
         people = [p.id for p in cycles.population(session, cycle.participants)]
         chunks = list(session.scalars(select(LaunchChunk).where(LaunchChunk.cycle_id == cycle_id)))
         pending = {pid for c in chunks if c.status == "pending" for pid in c.person_ids}
@@ -147,7 +147,7 @@ def launch_chunk(session: Session, *, cycle_id: int, number: int) -> None:
         audit.append(session, actor=SYSTEM_LAUNCHER, events=events)
         chunk.status, chunk.started, chunk.failures, chunk.done_at = "done", started, failures, clock.now()
         session.flush()
-        _finish(session, _lock_cycle(session, cycle_id))
+        _finish(session, lock_cycle(session, cycle_id))
 
     try:
         transact(session, work)

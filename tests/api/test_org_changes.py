@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from engine.store.models import AuditEvent, Instance, Person, Task
 from tests import factories as f
+from tests.api.users import ApiUser
 from tests.workflows.steps import EMPLOYEE, GOALS, HR, LEAD, PEERS, SETTINGS, deploy_shipped, ratings
 
 pytestmark = pytest.mark.both_dbs
@@ -47,32 +48,7 @@ def _org_csv(*, extra_peers: int = 3, change: dict[str, str] | None = None, drop
     return ("\n".join(out) + "\n").encode()
 
 
-class Who:
-    def __init__(self, client, session, email):
-        self.client, self.email, self.headers = client, email, f.token(session, email)
-
-    def tasks(self) -> list[dict]:
-        r = self.client.get("/api/tasks", headers=self.headers)
-        assert r.status_code == 200, r.text
-        return r.json()["items"]
-
-    def task(self, name: str, subject: str | None = None) -> dict:
-        mine = [
-            t for t in self.tasks() if t["name"] == name and (subject is None or t["subject"]["email"] == subject)
-        ]
-        assert len(mine) == 1, (self.email, name, [t["name"] for t in self.tasks()])
-        r = self.client.get(f"/api/tasks/{mine[0]['id']}", headers=self.headers)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def complete(self, name: str, data: dict, subject: str | None = None) -> dict:
-        task = self.task(name, subject)
-        r = self.client.post(f"/api/tasks/{task['id']}/complete", headers=self.headers, json={"data": data})
-        assert r.status_code == 200, (name, r.text)
-        return task
-
-    def get(self, task_id: int) -> int:
-        return self.client.get(f"/api/tasks/{task_id}", headers=self.headers).status_code
+Who = ApiUser
 
 
 def _import(client, headers, data: bytes, **params) -> dict:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine.store.models import Instance, ReviewRecord
 from tests import factories as f
+from tests.api.users import ApiUser
 from tests.workflows.steps import EMPLOYEE, GOALS, HR, LEAD, PEERS, SETTINGS, deploy_shipped, ratings
 
 pytestmark = pytest.mark.both_dbs
@@ -33,30 +34,7 @@ def manager_answer(overall: int) -> dict[str, Any]:
     }
 
 
-class Who:
-    def __init__(self, client, session, email):
-        self.client, self.email, self.headers = client, email, f.token(session, email)
-
-    def tasks(self) -> list[dict]:
-        r = self.client.get("/api/tasks", headers=self.headers)
-        assert r.status_code == 200, r.text
-        return r.json()["items"]
-
-    def task(self, name: str) -> dict:
-        mine = [t for t in self.tasks() if t["name"] == name]
-        assert len(mine) == 1, (self.email, name, [t["name"] for t in self.tasks()])
-        r = self.client.get(f"/api/tasks/{mine[0]['id']}", headers=self.headers)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def complete(self, name: str, data: dict, status: int = 200) -> dict:
-        task = self.task(name)
-        r = self.client.post(f"/api/tasks/{task['id']}/complete", headers=self.headers, json={"data": data})
-        assert r.status_code == status, (name, r.text)
-        return task
-
-    def post(self, path: str, body: Any) -> Any:
-        return self.client.post(path, headers=self.headers, json=body)
+Who = ApiUser
 
 
 def to_manager_review(client, session, *, peers: bool = True) -> tuple[Any, dict[str, Who]]:
