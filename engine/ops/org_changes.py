@@ -27,9 +27,8 @@ from engine.ops import cancel as cancelling
 from engine.org import people, tokens
 from engine.process import kernel, lanes, raters
 from engine.process.instance_check import UNFINISHED
-from engine.store.db import WRITE
 from engine.store.models import Instance, Person, Task
-from engine.store.transaction import transact
+from engine.store.transaction import rehearse, transact
 
 REASSIGN, WITHDRAW, CANCEL = "reassign", "withdraw", "cancel_instance"
 
@@ -98,14 +97,7 @@ def import_people(
                 kernel.apply(session, item.instance_id, carry_out(item), actor=actor)
         return {"people": result.as_dict(), "effects": [e.as_dict() for item in plans for e in item.effects]}
 
-    if not dry_run:
-        return transact(session, work)
-    session.rollback()  # start clean (reads done before, e.g. authentication) and keep nothing after
-    try:
-        session.connection(execution_options={WRITE: True})  # it writes, then rolls back: take the write lock first
-        return work()
-    finally:
-        session.rollback()
+    return rehearse(session, work) if dry_run else transact(session, work)
 
 
 def _end_access(session: Session, email: str, *, actor: str) -> None:
