@@ -10,7 +10,7 @@ from typing import Any
 from engine import jobs
 from engine.calibration import lifecycle as _calibration  # noqa: F401 - jobs, message handler, record projectors
 from engine.calibration import view as _calibration_view  # noqa: F401 - the `calibration_view` form context
-from engine.jobs import queue, runner
+from engine.jobs import celery_app, queue, runner
 from engine.notify import outbox as _outbox  # noqa: F401 - the send_outbox job
 from engine.ops import migrate as _migrate  # noqa: F401 - the migrate_instances job
 from engine.process import hooks
@@ -22,15 +22,9 @@ from engine.review import records as _records  # noqa: F401 - the review record 
 from engine.review import reminders as _reminders  # noqa: F401 - the send_reminders job
 
 
-def _send_to_celery(name: str, kwargs: dict[str, Any]) -> None:
-    from engine.jobs import celery_app  # Celery is a heavy import: only processes that use the broker pay for it
-
-    celery_app.send(name, kwargs)
-
-
 def start() -> None:
     """Wire the job queue (idempotent; every entry point calls it)."""
-    queue.install(runner=runner.run_with_retries, celery_send=_send_to_celery)
+    queue.install(runner=runner.run_with_retries, celery_send=celery_app.send)
 
 
 def registered() -> dict[str, Any]:

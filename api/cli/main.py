@@ -24,6 +24,7 @@ from engine import demo as demo_seed
 from engine.bpmn import sandbox_worker
 from engine.core.errors import ReviewflowError
 from engine.core.settings import get_settings
+from engine.jobs import celery_app
 from engine.ops import migrate as migrate_ops
 from engine.ops import org_changes, participants
 from engine.ops import replay as replay_ops
@@ -659,8 +660,6 @@ def worker(
     beat: Annotated[bool, typer.Option(help="also run the beat scheduler in this worker (one per deployment)")] = False,
 ) -> None:
     """Run a Celery worker for jobs (needs REVIEWFLOW_BROKER_URL and a shared database, e.g. PostgreSQL)."""
-    from engine.jobs import celery_app
-
     argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", f"--pool={pool}"]
     argv += ["-Q", get_settings().queue] + (["--beat", "--schedule", _beat_file()] if beat else [])
     celery_app.get_app().worker_main(argv)
@@ -669,8 +668,6 @@ def worker(
 @app.command()
 def beat() -> None:
     """Run the Celery beat scheduler: sends `tick` every REVIEWFLOW_TICK_SECONDS (run exactly one)."""
-    from engine.jobs import celery_app
-
     celery_app.get_app().start(["beat", "--loglevel=INFO", "--schedule", _beat_file()])
 
 
