@@ -152,12 +152,14 @@ def cycles_page(request: Request, db: SessionDep, _person: WebReader) -> Respons
 
 
 def _new_cycle_page(request: Request, db: SessionDep, status_code: int = 200, **values: Any) -> Response:
-    keys = sorted({d.key for d in definitions.listing(db)})
+    names = {d.key: d.name or d.key for d in definitions.listing(db)}  # the latest version's name wins
+    keys = sorted(names)
     return page(
         request,
         "cycle_new.html",
         status_code=status_code,
         keys=keys,
+        names=names,
         departments=browse.departments(db),
         values={
             "name": "",
@@ -231,7 +233,11 @@ def _dashboard(request: Request, db: SessionDep, cycle_id: int, **extra: Any) ->
 
     def bars(items: list[dict[str, Any]], key: str, title: str) -> Any:
         rows = [
-            (str(i[key]), {"done": i["done"], "open": i["open"] - i["overdue"], "overdue": i["overdue"]}) for i in items
+            (
+                text.bi(i.get("title")) or str(i[key]),
+                {"done": i["done"], "open": i["open"] - i["overdue"], "overdue": i["overdue"]},
+            )
+            for i in items
         ]
         return charts.stacked_bars(rows, keys, title)
 

@@ -59,6 +59,10 @@ class Text:
             return zh if self.zh else en
         return text
 
+    def version(self, number: Any) -> str:
+        """A diagram version as a reader says it: "v3" / "第 3 版"."""
+        return f"第 {number} 版" if self.zh else f"v{number}"
+
     def error(self, err: dict[str, Any]) -> str:
         return str((err.get("message_zh") if self.zh else None) or err.get("message") or "")
 
@@ -117,7 +121,32 @@ STATUSES: dict[str, tuple[str, str]] = {
     "suspended": ("Suspended", "已暂停"),
     "open": ("Open", "待处理"),
     "cancelled": ("Cancelled", "已取消"),
+    # SpiffWorkflow's task states, as the timeline's "task.state" events record them
+    "ready": ("Ready", "就绪"),
+    "started": ("Started", "已开始"),
+    "future": ("Not yet reached", "尚未到达"),
+    "likely": ("Likely next", "可能到达"),
+    "maybe": ("Possibly next", "或将到达"),
+    "error": ("Failed", "出错"),
 }
+
+# Who acted, when it was Reviewflow itself rather than a person ("system:<part>" in the audit log).
+SYSTEM_ACTORS: dict[str, tuple[str, str]] = {
+    "system:launcher": ("Reviewflow (cycle launch)", "Reviewflow（周期发起）"),
+    "system:timers": ("Reviewflow (timer)", "Reviewflow（定时器）"),
+    "system:jobs": ("Reviewflow (background job)", "Reviewflow（后台任务）"),
+    "system:cli": ("Reviewflow (command line)", "Reviewflow（命令行）"),
+    "system:demo": ("Reviewflow (demo data)", "Reviewflow（演示数据）"),
+    "system:sandbox": ("Reviewflow (script sandbox)", "Reviewflow（脚本沙箱）"),
+}
+
+
+def actor_label(text: Text, actor: str | None) -> str:
+    """A person's email as recorded; Reviewflow's own parts in the reader's language."""
+    if not actor or not actor.startswith("system:"):
+        return actor or ""
+    en, zh = SYSTEM_ACTORS.get(actor, ("Reviewflow", "Reviewflow"))
+    return text.t(en, zh)
 
 
 def status_label(text: Text, status: str) -> str:

@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from api.web import formkit, session
-from api.web.i18n import Text, action_label, action_summary, context_label, locale_for, status_label
+from api.web.i18n import Text, action_label, action_summary, actor_label, context_label, locale_for, status_label
 from api.web.session import Viewer
 from engine.org import policy
 
@@ -55,6 +55,7 @@ def page(request: Request, template: str, status_code: int = 200, **ctx: Any) ->
         ctx_label=lambda key: context_label(text, key),
         status_text=lambda value: status_label(text, value),
         action_label=lambda action: action_label(text, action),
+        actor_text=lambda actor: actor_label(text, actor),
         action_summary=lambda payload: action_summary(text, payload),
         t=text.t,
         lang=text.locale,

@@ -102,7 +102,9 @@ def completion(session: Session, cycle_id: int, subjects: scope.Subjects = None)
     by_department: dict[str, Counter[str]] = defaultdict(Counter)
     by_manager: dict[int | None, Counter[str]] = defaultdict(Counter)
     hours: dict[str, list[float]] = defaultdict(list)
+    titles: dict[str, str] = {}  # a phase's title as the diagram names it ("Write self-review / 撰写自评")
     for task in tasks:
+        titles.setdefault(task.name, task.title or task.name)
         subject = c.subject(task.instance_id)
         manager = c.manager(subject)
         counts = Counter[str]()
@@ -123,11 +125,13 @@ def completion(session: Session, cycle_id: int, subjects: scope.Subjects = None)
         ):
             bucket.update(counts)
     medians = sorted((-statistics.median(v), name, len(v)) for name, v in hours.items())[:5]
-    slowest = [{"phase": name, "median_hours": round(-m, 2), "completed": n} for m, name, n in medians]
+    slowest = [
+        {"phase": name, "title": titles[name], "median_hours": round(-m, 2), "completed": n} for m, name, n in medians
+    ]
     return {
         "cycle_id": cycle_id,
         "as_of": now.isoformat(),
-        "by_phase": [{"phase": k, **_oda(v)} for k, v in sorted(by_phase.items())],
+        "by_phase": [{"phase": k, "title": titles[k], **_oda(v)} for k, v in sorted(by_phase.items())],
         "by_department": [{"department": k, **_oda(v)} for k, v in sorted(by_department.items())],
         "by_manager": [
             {"manager": manager_ref(c.people.get(k) if k else None), **_oda(v)}

@@ -73,7 +73,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             raise RuntimeError(f"live server did not start: {line!r}\n{log.read()[-3000:]}")
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(base + "/healthz", timeout=30).status_code == 200
-        yield {"base": base, **json.loads(line[len("WORLD ") :])}
+        yield {"base": base, "database": str(path), **json.loads(line[len("WORLD ") :])}
     finally:
         proc.terminate()
         try:

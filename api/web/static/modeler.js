@@ -9,7 +9,40 @@
   var status = document.getElementById("status");
   var input = document.getElementById("label-input");
   var problems = document.getElementById("problems");
-  var modeler = new BpmnJS({ container: canvasEl, keyboard: { bindTo: document } });
+  // bpmn-js speaks English; on a Chinese page its palette, context pad and menus speak Chinese (its translate service).
+  var ZH = {
+    "Activate hand tool": "启用抓手工具", "Activate lasso tool": "启用套索工具",
+    "Activate create/remove space tool": "启用插入/删除空间工具", "Activate global connect tool": "启用全局连线工具",
+    "Create start event": "创建开始事件", "Create intermediate/boundary event": "创建中间/边界事件",
+    "Create end event": "创建结束事件", "Create gateway": "创建网关", "Create task": "创建任务",
+    "Create data object reference": "创建数据对象引用", "Create data store reference": "创建数据存储引用",
+    "Create expanded sub-process": "创建展开的子流程", "Create pool/participant": "创建池/参与者",
+    "Create group": "创建分组", "Search in diagram": "在流程图中搜索", "Delete": "删除",
+    "Append task": "追加任务", "Append end event": "追加结束事件", "Append gateway": "追加网关",
+    "Append intermediate/boundary event": "追加中间/边界事件", "Append text annotation": "追加文本注释",
+    "Add text annotation": "添加文本注释", "Append receive task": "追加接收任务",
+    "Append message intermediate catch event": "追加消息中间捕获事件",
+    "Append timer intermediate catch event": "追加定时器中间捕获事件",
+    "Append conditional intermediate catch event": "追加条件中间捕获事件",
+    "Append signal intermediate catch event": "追加信号中间捕获事件",
+    "Append compensation activity": "追加补偿活动", "Change element": "更改元素类型", "Change type": "更改类型",
+    "Connect using sequence/message flow or association": "用顺序流/消息流或关联连接",
+    "Connect to other element": "连接到其他元素", "Connect using association": "用关联连接",
+    "Connect using data input association": "用数据输入关联连接", "Add lane above": "在上方添加泳道",
+    "Add lane below": "在下方添加泳道", "Divide into two lanes": "拆分为两条泳道",
+    "Divide into three lanes": "拆分为三条泳道", "Open element documentation": "打开元素文档",
+    "Toggle non-interrupting": "切换非中断", "Align elements": "对齐元素", "Open {element}": "打开 {element}"
+  };
+  function translate(template, replacements) {
+    var text = ZH[template] || template;
+    return text.replace(/{([^}]+)}/g, function (_, key) { return (replacements || {})[key] || "{" + key + "}"; });
+  }
+  var zh = document.documentElement.lang === "zh-CN";
+  var modeler = new BpmnJS({
+    container: canvasEl,
+    keyboard: { bindTo: document },
+    additionalModules: zh ? [{ translate: ["value", translate] }] : []
+  });
   window.reviewflowModeler = modeler;  // for the browser console and tests
   var selected = null;
   var marked = [];
