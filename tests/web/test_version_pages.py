@@ -129,7 +129,7 @@ def test_hr_checks_moves_and_undoes_a_move_to_another_version(world, session):
 
     r = post(hr, where + "/migrate", {"to_version": "2"}, where)
     assert r.status_code == 303 and r.headers["location"] == f"{where}?moved=2&to=2#versions"
-    assert "2 reviews were moved to version 2." in hr.get(r.headers["location"]).text
+    assert "Reviews moved to version 2: 2." in hr.get(r.headers["location"]).text
     assert {version_of(session, i) for i in world["instances"].values()} == {2}
     respond = open_task(session, world["instances"][EMPLOYEE])
     assert respond.name == "respond" and respond.instructions == "Mood reported: 2. Agree the next steps."
