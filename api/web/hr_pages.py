@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from api.deps import Id, QueryId, SessionDep
 from api.errors import status_for
 from api.security import inert_xml
-from api.web import bpmn_repair, charts
+from api.web import bpmn_repair, charts, version_view
 from api.web.i18n import Text, locale_for
 from api.web.render import page
 from api.web.session import CSRF, WebDefinitionReader, WebDeployer, WebHR, WebReader
@@ -261,6 +261,7 @@ def _dashboard(request: Request, db: SessionDep, cycle_id: int, **extra: Any) ->
         ),
         instances=browse.instances(db, cycle_id=cycle_id),
         can_manage=policy.allows(person.roles, policy.MANAGE),
+        **version_view.dashboard(db, cycle),
         **extra,
     )
 

@@ -24,6 +24,7 @@ from engine.process.kernel import Change
 from engine.review.cycles import get_cycle
 from engine.store.models import Cycle, Definition, Instance, InstanceMigration, Task
 from engine.store.transaction import transact
+from forms.instructions import render_checked
 
 FINISHED = ("completed", "cancelled")
 JOB = "migrate_instances"
@@ -38,8 +39,10 @@ def target(session: Session, cycle: Cycle, to_version: int) -> Definition:
 
 def cycle_instances(session: Session, cycle: Cycle, key: str) -> list[Instance]:
     rows = session.scalars(
-        select(Instance).join(Definition, Instance.definition_id == Definition.id)
-        .where(Instance.cycle_id == cycle.id, Definition.key == key).order_by(Instance.id)
+        select(Instance)
+        .join(Definition, Instance.definition_id == Definition.id)
+        .where(Instance.cycle_id == cycle.id, Definition.key == key)
+        .order_by(Instance.id)
     )
     return list(rows)
 
@@ -71,8 +74,13 @@ def preview(session: Session, instance: Instance, to: Definition) -> dict[str, A
         return out
     wf = kernel.load(session, instance.state, instance.definition_id)
     found = migration.plan(wf, definitions.spec_of(session, to), version=to.version)
-    out.update(can_migrate=found.can_migrate, reasons=found.reasons, removed=found.removed, changed=found.changed,
-               added=found.added)
+    out.update(
+        can_migrate=found.can_migrate,
+        reasons=found.reasons,
+        removed=found.removed,
+        changed=found.changed,
+        added=found.added,
+    )
     return out
 
 
@@ -125,8 +133,8 @@ def migrate_cycle(session: Session, *, actor: str, cycle_id: int, to_version: in
 
 
 def _reform(session: Session, instance: Instance, wf: Any) -> None:
-    """Open tasks take the form, title and prefill of the version the instance now runs on (drafts and assignees
-    stay); the projection then opens and closes tasks as the workflow says."""
+    """Open tasks take the form, title, instructions and prefill of the version the instance now runs on (drafts,
+    assignees and due dates stay); the projection then opens and closes tasks as the workflow says."""
     ready = {rt.spiff_id: rt for rt in spiff.ready_tasks(wf)}
     hidden = set(definitions.confidential(session, instance.definition_id)) | definitions.private_fields(
         session, instance.definition_id
@@ -137,8 +145,25 @@ def _reform(session: Session, instance: Instance, wf: Any) -> None:
             continue
         schema = definitions.form_file(session, instance.definition_id, rt.form) or {}
         fields = (schema.get("properties") or {}).keys()
+        visible = {k: v for k, v in rt.data.items() if k not in hidden}
         row.form, row.ui_form, row.title = rt.form, rt.ui_form, rt.title
-        row.prefill = {k: rt.data[k] for k in fields if k in rt.data and k not in hidden}
+        row.instructions = _instructions(session, instance, rt, visible)
+        row.prefill = {k: visible[k] for k in fields if k in visible}
+
+
+def _instructions(session: Session, instance: Instance, rt: spiff.ReadyTask, data: dict[str, Any]) -> str | None:
+    """The new version's instructions rendered with the task's data; a template the sandbox stopped is shown
+    unrendered and becomes an incident (as when a task opens: engine/process/kernel.py)."""
+    rendered = render_checked(rt.instructions, data)
+    if rendered.stopped:
+        incidents.record(
+            session,
+            job="instructions",
+            args={"instance_id": instance.id, "element": rt.name},
+            error=f"The instructions of '{rt.name}' were stopped and are shown unrendered: {rendered.problem}",
+            actor="system:sandbox",
+        )
+    return rendered.text
 
 
 def _version_ref(session: Session, definition_id: int) -> dict[str, Any]:
@@ -221,18 +246,41 @@ def migrate_instances(session: Session, *, instance_ids: list[int], definition_i
             transact(session, record)
 
 
-def revert(session: Session, *, actor: str, instance_id: int) -> dict[str, Any]:
+def _last(session: Session, instance_id: int) -> InstanceMigration | None:
+    return session.scalar(
+        select(InstanceMigration)
+        .where(InstanceMigration.instance_id == instance_id)
+        .order_by(InstanceMigration.id.desc())
+        .limit(1)
+    )
+
+
+def last_move(session: Session, instance_id: int) -> dict[str, Any] | None:
+    """The instance's last move to another version while it still runs on it (None otherwise): the versions, who
+    moved it and when, and whether it can still be reverted (nothing has happened in the review since)."""
+    last = _last(session, instance_id)
+    instance = session.get(Instance, instance_id)
+    if last is None or instance is None or last.status != "applied" or instance.definition_id != last.to_definition_id:
+        return None
+    wf = kernel.load(session, instance.state, instance.definition_id)
+    return {
+        "from_version": _version(session, last.from_definition_id),
+        "to_version": _version(session, last.to_definition_id),
+        "actor": last.actor,
+        "at": last.created_at,
+        "revertible": _snapshot(wf) == last.snapshot_after,
+    }
+
+
+def revert(session: Session, *, actor: str, instance_id: int, dry_run: bool = False) -> dict[str, Any]:
     """Put an instance back on the version and state it had before its last migration, while nothing has happened
-    since. Again after a revert: nothing to do (the same answer)."""
+    since. Again after a revert: nothing to do (the same answer). `dry_run`: the same checks, nothing kept."""
     if session.get(Instance, instance_id) is None:
         raise NotFound(f"No instance with id {instance_id}.")
 
     def step(change: Change) -> dict[str, Any]:
         instance = change.instance
-        last = session.scalar(
-            select(InstanceMigration).where(InstanceMigration.instance_id == instance.id)
-            .order_by(InstanceMigration.id.desc()).limit(1)
-        )
+        last = _last(session, instance.id)
         if last is None:
             raise Conflict(f"Instance {instance.id} was never moved to another version: there is nothing to revert.")
         result = {
@@ -263,5 +311,4 @@ def revert(session: Session, *, actor: str, instance_id: int) -> dict[str, Any]:
         )
         return result
 
-    return kernel.advance(session, instance_id, step, actor=actor)
-
+    return kernel.advance(session, instance_id, step, actor=actor, dry_run=dry_run)

@@ -7,6 +7,7 @@ A page route without a row fails `test_every_page_route_has_a_row`, so no page s
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,6 +162,34 @@ TABLE = [
         ids={"cycle_id": "cycle"},
         body=lambda w: {"data": {"emails": MANAGER}},
     ),
+    # Diagram versions and the org-change preview (api/web/version_pages.py): only version 1 is deployed, so the
+    # check finds every review there already and the move moves nothing; a review never moved cannot be undone (409).
+    Row(
+        "POST",
+        "/cycles/{cycle_id}/migrate/preview",
+        post(HR_ONLY),
+        ids={"cycle_id": "cycle"},
+        body=lambda w: {"data": {"to_version": "1"}},
+    ),
+    Row(
+        "POST",
+        "/cycles/{cycle_id}/replay",
+        post(HR_ONLY),
+        ids={"cycle_id": "cycle"},
+        body=lambda w: {"data": {"to_version": "1"}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/migrate/revert/preview",
+        post(rule(403, hr=409, admin=409)),
+        ids={"instance_id": "instance"},
+    ),
+    Row(
+        "POST",
+        "/people/preview",
+        post(HR_ONLY),
+        body=lambda w: {"files": {"file": ("org.csv", f.ORG.encode(), "text/csv")}},
+    ),
     Row(
         "POST",
         "/instances/{instance_id}/tasks/{task_id}/reassign",
@@ -181,6 +210,28 @@ TABLE = [
         post(rule(403, hr=303, admin=303)),
         ids={"cycle_id": "cycle"},
         body=lambda w: {"data": {"emails": MANAGER}},
+    ),
+    Row(
+        "POST",
+        "/cycles/{cycle_id}/migrate",
+        post(rule(403, hr=303, admin=303)),
+        ids={"cycle_id": "cycle"},
+        body=lambda w: {"data": {"to_version": "1"}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/migrate/revert",
+        post(rule(403, hr=409, admin=409)),
+        ids={"instance_id": "instance"},
+    ),
+    Row(  # the same org chart again: nothing changes
+        "POST",
+        "/people/confirm",
+        post(HR_ONLY),
+        body=lambda w: {
+            "data": {"content": base64.b64encode(f.ORG.encode()).decode()},
+            "files": {"unused": ("", b"", "application/octet-stream")},
+        },
     ),
     Row(
         "POST",
