@@ -1,6 +1,7 @@
 """The person being reviewed holds only their own tasks of their review (issue 12, "Bad input and safety"): HR's
 reassign and an assignee's delegation refuse to give them a manager's or HR's task of it with a 422 naming the rule;
-their own (Employee-lane) task may still go back to them. On SQLite and PostgreSQL, over HTTP."""
+their own (Employee-lane) task may still go back to them. And a completed review whose step HR reopens runs again
+(it used to stay `completed` with an open task). On SQLite and PostgreSQL, over HTTP."""
 
 from __future__ import annotations
 
@@ -50,3 +51,23 @@ def test_the_subject_gets_no_manager_or_hr_task_of_their_own_review(client, sess
     assert body["detail"].endswith("this one is in the hr lane.")
     r = post(client, world, f.HR, "reassign", {"to": OTHER, "reason": "their HR partner is away"}, follow_up)
     assert r.status_code == 200 and r.json()["assignees"] == [OTHER]  # anyone else may take it
+
+
+def test_reopening_a_step_of_a_completed_review_makes_it_run_again(client, session, world):
+    who, task_id = world["who"], world["task"]
+    assert post(client, world, EMPLOYEE, "complete", {"data": GOOD}).status_code == 200
+    respond = _task(client, world, MANAGER, "respond")
+    done = {"response": "Well done", "escalate_to_hr": False}
+    assert post(client, world, MANAGER, "complete", {"data": done}, respond).status_code == 200
+    instance_id = client.get(f"/api/tasks/{task_id}", headers=who[f.HR]).json()["instance_id"]
+    assert client.get(f"/api/instances/{instance_id}", headers=who[f.HR]).json()["status"] == "completed"
+
+    r = post(client, world, f.HR, "reopen", {"reason": "Wrong quarter"}, task_id)
+    assert r.status_code == 200, r.text
+    assert [s["name"] for s in r.json()["reset"]] == ["respond"]
+    assert client.get(f"/api/instances/{instance_id}", headers=who[f.HR]).json()["status"] == "running"
+    assert [t["id"] for t in inbox(client, who[EMPLOYEE])] == [task_id]
+    assert post(client, world, EMPLOYEE, "complete", {"data": {**GOOD, "mood": 5}}).status_code == 200
+    again = _task(client, world, MANAGER, "respond")
+    assert post(client, world, MANAGER, "complete", {"data": done}, again).status_code == 200
+    assert client.get(f"/api/instances/{instance_id}", headers=who[f.HR]).json()["status"] == "completed"
