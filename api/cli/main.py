@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,9 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from api.cli.errors import CliGroup, err, require_initialised
+from api.cli import ops
+from api.cli.common import actor_for as _actor_for
+from api.cli.common import session as _session
+from api.cli.errors import CliGroup, err
 from api.cli.errors import fail_line as _fail_line
 from engine import audit, calibration, jobs
 from engine import demo as demo_seed
@@ -28,13 +28,11 @@ from engine.jobs import celery_app
 from engine.ops import migrate as migrate_ops
 from engine.ops import org_changes, participants
 from engine.ops import replay as replay_ops
-from engine.ops import tasks as admin_tasks
-from engine.org import accounts, people, policy, signin, tokens
+from engine.org import accounts, policy, signin, tokens
 from engine.process import definitions, instance_check, timers
 from engine.review import cycle_edit, cycles, launch_progress, release
 from engine.review.cycles import get_cycle
-from engine.store import db, schema, secret_key
-from engine.store.models import Account, Person
+from engine.store import schema, secret_key
 
 app = typer.Typer(
     cls=CliGroup,
@@ -54,16 +52,11 @@ app.add_typer(cycle_app, name="cycle")
 calibration_app = typer.Typer(help="Calibration groups of a cycle.", no_args_is_help=True)
 app.add_typer(calibration_app, name="calibration")
 app.add_typer(audit_app, name="audit")
-task_app = typer.Typer(help="Administer open tasks: reassign, delegate, move a due date.", no_args_is_help=True)
-app.add_typer(task_app, name="task")
+app.add_typer(ops.task_app, name="task")
+app.add_typer(ops.instance_app, name="instance")
 
 out = Console()
 CLI_ACTOR = "system:cli"
-
-
-def _session() -> Session:
-    require_initialised()
-    return db.new_session()
 
 
 @app.command()
@@ -234,22 +227,6 @@ def token_revoke(token_id: int) -> None:
     with _session() as s:
         token = tokens.revoke(s, token_id=token_id, viewer=None, actor=CLI_ACTOR)
         out.print(f"token {token.id} of {token.person.email} revoked")
-
-
-def _actor_for(s: Session, email: str | None) -> Person:
-
-    if email:
-        person = people.by_email(s, email)
-        if person is None:
-            err.print(f"[red]Error:[/red] no person {email}")
-            raise typer.Exit(2)
-        return person
-    candidates = s.query(Person).join(Account).filter(Person.active).order_by(Person.id).all()
-    admins = [p for p in candidates if policy.allows(p, policy.CLI_ACTOR)]
-    if not admins:
-        err.print("[red]Error:[/red] create an admin or designer account first, or pass --as EMAIL")
-        raise typer.Exit(2)
-    return admins[0]
 
 
 @app.command()
@@ -473,80 +450,6 @@ def cycle_release(cycle_id: int, as_: Annotated[str | None, typer.Option("--as")
     )
     for f in result["failed"]:
         err.print(f"  instance {f['instance_id']}: {f['problem']}")
-
-
-def _when(value: str, option: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        _fail_line(f"{option} must be an ISO date or date-time such as 2027-03-31 or 2027-03-31T17:00:00+08:00.")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _administer(call: Callable[[Session], dict[str, Any]]) -> None:
-    """Run one task administration in a session and print the task's holders after it; a refusal is one line
-    naming the rule (its code in brackets, for scripts)."""
-    with _session() as s:
-        try:
-            result = call(s)
-        except ReviewflowError as exc:
-            codes = sorted({str(e["code"]) for e in exc.errors if e.get("code")})
-            _fail_line(exc.detail + (f" ({', '.join(codes)})" if codes else ""))
-    out.print(escape(_task_line(result)))
-
-
-def _task_line(result: dict[str, Any]) -> str:
-    delegates = ", ".join(
-        f"{d['email']} for {d['on_behalf_of']}" + (f" until {d['until']}" if d["until"] else "")
-        for d in result["delegates"]
-        if d["active"]
-    )
-    due = result["due_at"] or "none"
-    line = f"task {result['id']} ({result['name']}): assignees {', '.join(result['assignees'])}; due {due}"
-    line += f"; delegates {delegates}" if delegates else ""
-    return line + ("" if result["changed"] else " (unchanged)")
-
-
-@task_app.command("reassign")
-def task_reassign(
-    task_id: int,
-    email: str,
-    reason: Annotated[str, typer.Option(help="why the task moves (recorded in the audit log)")],
-    as_: Annotated[str | None, typer.Option("--as", help="act as this HR account")] = None,
-) -> None:
-    """Give an open task to someone else; their inbox gets it with its draft."""
-    _administer(lambda s: admin_tasks.reassign(s, task_id=task_id, actor=_actor_for(s, as_), to=email, reason=reason))
-
-
-@task_app.command("delegate")
-def task_delegate(
-    task_id: int,
-    email: str,
-    as_: Annotated[str, typer.Option("--as", help="the assignee who delegates")],
-    until: Annotated[str | None, typer.Option(help="ISO date-time the delegation ends")] = None,
-    reason: Annotated[str | None, typer.Option(help="why (recorded in the audit log)")] = None,
-) -> None:
-    """Let someone act on your task (e.g. while you are on leave); their completion is on your behalf."""
-    ends = _when(until, "--until") if until else None
-    _administer(
-        lambda s: admin_tasks.delegate(
-            s, task_id=task_id, actor=_actor_for(s, as_), to=email, until=ends, reason=reason
-        )
-    )
-
-
-@task_app.command("due")
-def task_due(
-    task_id: int,
-    due_at: str,
-    reason: Annotated[str, typer.Option(help="why the due date moves (recorded in the audit log)")],
-    as_: Annotated[str | None, typer.Option("--as", help="act as this HR account")] = None,
-) -> None:
-    """Move one task's due date (a date means the end of that day, UTC); its reminders follow."""
-    when = _when(due_at, "DUE_AT")
-    if len(due_at) == 10:  # a date: the end of that day
-        when = when.replace(hour=23, minute=59, second=59)
-    _administer(lambda s: admin_tasks.set_due(s, task_id=task_id, actor=_actor_for(s, as_), due_at=when, reason=reason))
 
 
 @cycle_app.command("status")

@@ -599,8 +599,21 @@ def reset(wf: BpmnWorkflow, spiff_id: str) -> list[str]:
     except SpiffWorkflowException as exc:
         raise _failed(exc) from None
     done = [str(t.id) for t in dropped if t.state == TaskState.COMPLETED and t.task_spec.manual]
+    _not_completed(wf, task)
     run_engine(wf)
     return done
+
+
+def _not_completed(wf: BpmnWorkflow, task: Any) -> None:
+    """A workflow remembers once it found itself completed (`Workflow.completed`, kept by the serializer), and
+    `reset_from_task_id` does not clear it: a reset review would still read as completed. Clear it on the reset
+    task's workflow and every workflow above it."""
+    sub = task.workflow
+    while sub is not None:
+        sub.completed = False
+        parent = wf.get_task_from_id(sub.parent_task_id) if sub.parent_task_id is not None else None
+        sub = parent.workflow if parent is not None and parent.workflow is not sub else None
+    wf.completed = False
 
 
 def _reset_joins_after(wf: BpmnWorkflow, task: Any) -> list[Any]:

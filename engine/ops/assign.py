@@ -25,8 +25,9 @@ def _rule(message: str, rule: str) -> InvalidInput:
 
 def check_target(session: Session, *, instance: Instance, task: Task, person: Person | None, email: str) -> Person:
     """The person a task may move to, or a 422 naming the rule it breaks: unknown or inactive; the subject of the
-    review for a rater's (360) task or any task of someone else's review that the subject must not do; the
-    subject's manager chain for a peer or upward-feedback task (they would learn who rates whom)."""
+    review for a rater's (360) task or any other task that is not the subject's own (not in the Employee lane: a
+    manager's, skip-level's, HR's or committee's); the subject's manager chain for a peer or upward-feedback task
+    (they would learn who rates whom)."""
     if person is None:
         raise _rule(f"{email} is not in the org chart.", "unknown_person")
     if not person.active:
@@ -34,6 +35,12 @@ def check_target(session: Session, *, instance: Instance, task: Task, person: Pe
     rater = raters.perspective(task)
     if rater and instance.subject_id == person.id:
         raise _rule("A 360 feedback task cannot go to the person being reviewed.", "subject_of_confidential_task")
+    if instance.subject_id == person.id and actors.norm(task.lane) != actors.EMPLOYEE:
+        raise _rule(
+            "The person being reviewed can hold only their own (Employee-lane) tasks of their review; this one is "
+            f"in the {actors.norm(task.lane)} lane.",
+            "subject_of_own_review",
+        )
     if rater and person.id in raters.managers_of(instance.subject):
         raise _rule(
             "A peer or upward-feedback task cannot go to the reviewed person's managers: they would learn who "

@@ -13,6 +13,7 @@ from engine.process import definitions, runtime
 from engine.queries import views
 from engine.review import cycles
 from tests import factories as f
+from tests.web import world_ops
 
 PASSWORD = "Web-pass-123"
 EMPLOYEE, DONE, LEAD = "designer1@initech.test", "designer2@initech.test", "design.lead@initech.test"
@@ -66,4 +67,5 @@ def build(session: Session) -> dict[str, Any]:
     cycles.launch(session, actor=hr, cycle_id=goals_cycle.id)
     session.rollback()
     [done] = views.list_tasks(session, actor=people[LEAD], status="completed")
-    return {"cycle_id": cycle.id, "completed_instance": done["instance_id"], "password": PASSWORD}
+    ops = world_ops.build(session)  # the Operations cycle HR's live operations change
+    return {"cycle_id": cycle.id, "completed_instance": done["instance_id"], "password": PASSWORD, **ops}
