@@ -24,7 +24,6 @@ from engine.process.kernel import Change
 from engine.review.cycles import get_cycle
 from engine.store.models import Cycle, Definition, Instance, InstanceMigration, Task
 from engine.store.transaction import transact
-from forms.instructions import render_checked
 
 FINISHED = ("completed", "cancelled")
 JOB = "migrate_instances"
@@ -147,23 +146,8 @@ def _reform(session: Session, instance: Instance, wf: Any) -> None:
         fields = (schema.get("properties") or {}).keys()
         visible = {k: v for k, v in rt.data.items() if k not in hidden}
         row.form, row.ui_form, row.title = rt.form, rt.ui_form, rt.title
-        row.instructions = _instructions(session, instance, rt, visible)
+        row.instructions = kernel.instructions(session, instance, rt, visible)  # as when a task opens
         row.prefill = {k: visible[k] for k in fields if k in visible}
-
-
-def _instructions(session: Session, instance: Instance, rt: spiff.ReadyTask, data: dict[str, Any]) -> str | None:
-    """The new version's instructions rendered with the task's data; a template the sandbox stopped is shown
-    unrendered and becomes an incident (as when a task opens: engine/process/kernel.py)."""
-    rendered = render_checked(rt.instructions, data)
-    if rendered.stopped:
-        incidents.record(
-            session,
-            job="instructions",
-            args={"instance_id": instance.id, "element": rt.name},
-            error=f"The instructions of '{rt.name}' were stopped and are shown unrendered: {rendered.problem}",
-            actor="system:sandbox",
-        )
-    return rendered.text
 
 
 def _version_ref(session: Session, definition_id: int) -> dict[str, Any]:

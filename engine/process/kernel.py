@@ -163,7 +163,7 @@ def transition_events(instance: Instance, before: dict[str, Any], after: dict[st
     ]
 
 
-def _instructions(session: Session, instance: Instance, rt: spiff.ReadyTask, data: dict[str, Any]) -> str | None:
+def instructions(session: Session, instance: Instance, rt: spiff.ReadyTask, data: dict[str, Any]) -> str | None:
     """The task's rendered instructions; a template the sandbox stopped is shown unrendered and becomes an incident
     naming the element (the step itself goes on: instructions are not worth holding a review for)."""
     rendered = render_instructions(rt.instructions, data)
@@ -211,7 +211,7 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
             name=rt.name,
             title=rt.title,
             lane=rt.lane,
-            instructions=_instructions(session, instance, rt, visible),
+            instructions=instructions(session, instance, rt, visible),
             form=rt.form,
             ui_form=rt.ui_form,
             status="open",
