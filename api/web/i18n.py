@@ -53,12 +53,10 @@ class Text:
         return value
 
     def bi(self, text: str | None) -> str:
-        """ "English / 中文" names (as the shipped diagrams write them, or the reverse) show the reader's half."""
+        """ "English / 中文" names (as the shipped diagrams write them) show the reader's half."""
         if not text or text.count(" / ") != 1:
             return text or ""
         en, zh = text.split(" / ")
-        if _cjk(en) and not _cjk(zh):  # "中文 / English" (a cycle HR named Chinese first)
-            en, zh = zh, en
         if _cjk(zh) and not _cjk(en):
             return zh if self.zh else en
         return text

@@ -29,7 +29,7 @@ def build(session: Session) -> dict[str, Any]:
     cycle = cycles.create_cycle(
         session,
         actor=hr,
-        name="2026 年度评估 / Review 2026",
+        name="Review 2026 / 2026 年度评估",
         definition=review.key,
         participants={"emails": [EMPLOYEE, DONE]},
     )
