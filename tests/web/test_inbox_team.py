@@ -222,3 +222,20 @@ def test_the_manager_finds_the_nominated_peers_prefilled(db_engine, session):
     page = sign_in(create_app(), LEAD).get(f"/tasks/{approve['id']}").text
     for i, email in enumerate(nominees):
         assert re.search(rf'name="peers/{i}" value="{re.escape(email)}"', page)
+
+
+def test_prefill_takes_previous_answers_first_then_the_named_source():
+    from engine.process.form_rules import prefill
+
+    schema = {
+        "properties": {
+            "goals": {"type": "array"},
+            "peers": {"type": "array", "x-prefill-from": "nominees"},
+            "note": {"type": "string", "x-prefill-from": "secret_note"},
+        }
+    }
+    # a send-back: the goals typed before come back; the nominees fill the peers to confirm
+    data = {"goals": [{"title": "Ship it"}], "nominees": ["a@x.test"], "other": 1}
+    assert prefill(schema, data) == {"goals": [{"title": "Ship it"}], "peers": ["a@x.test"]}
+    assert prefill(schema, {"peers": ["b@x.test"], "nominees": ["a@x.test"]}) == {"peers": ["b@x.test"]}
+    assert prefill(schema, {}) == {}  # a source that is not there (or was kept out as private) fills nothing
