@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api import errors, web
 from api.limits import BodySizeLimit
 from api.routes import auth, calibration, cycles, definitions, incidents, instances, migration, people, reports, tasks
+from api.routes import team as team_routes
 from api.schemas import Health
 from api.security import SecurityHeaders
 from engine import bootstrap
@@ -40,6 +41,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     for module in (auth, people, definitions, cycles, calibration, reports, tasks, instances, incidents, migration):
         app.include_router(module.router)
+    app.include_router(team_routes.router)
 
     @app.get("/healthz", tags=["meta"], response_model=Health)
     def healthz() -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
@@ -30,9 +31,10 @@ def _cjk(text: str) -> bool:
 class Text:
     """Template helpers bound to one locale: `t(en, zh)`, schema labels, dates, i18n dicts."""
 
-    def __init__(self, locale: str) -> None:
+    def __init__(self, locale: str, zone: str = "UTC") -> None:
         self.locale = locale
         self.zh = locale == "zh-CN"
+        self.zone = zone  # an IANA name (api/web/zones.py): times are shown there, with the zone's name
 
     def t(self, en: str, zh: str) -> str:
         return zh if self.zh else en
@@ -71,7 +73,9 @@ class Text:
             return ""
         at = datetime.fromisoformat(value) if isinstance(value, str) else value
         at = clock.as_utc(at) or at
-        return at.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
+        if self.zone != "UTC":
+            at = at.astimezone(ZoneInfo(self.zone))
+        return at.strftime(f"%Y-%m-%d %H:%M {self.zone}" if with_time else "%Y-%m-%d")
 
 
 # Labels for the read-only values forms show (`x-context`), by task-data path.

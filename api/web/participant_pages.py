@@ -11,16 +11,16 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.deps import Id, SessionDep, client_address
 from api.errors import status_for
-from api.web import formkit, session
+from api.web import formkit, session, zones
 from api.web.i18n import COOKIE as LANG_COOKIE
 from api.web.i18n import LANGS
 from api.web.render import page
 from api.web.session import CSRF, WebPerson
-from engine.core import clock
 from engine.core.errors import Conflict, Forbidden, FormInvalid, TooManyAttempts, Unauthorized, WorkflowFailed
 from engine.org import accounts, tokens
 from engine.process import runtime
 from engine.queries import browse, views
+from engine.queries import inbox as inbox_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -102,14 +102,12 @@ def switch_language(code: str, next: str = "/") -> Response:
 
 @router.get("/inbox")
 def inbox(request: Request, db: SessionDep, person: WebPerson) -> Response:
-    """Open tasks, soonest due first."""
-    tasks = views.list_tasks(db, actor=person, status="open")
-    now = clock.now().isoformat()
-    for t in tasks:
-        t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
-    tasks.sort(key=lambda t: (t["due_at"] is None, t["due_at"] or "", t["id"]))
+    """Open tasks by cycle and stage, soonest due first; after a submission, what happens next."""
+    done_id = request.query_params.get("done")
+    after = inbox_view.what_next(db, person=person, task_id=int(done_id)) if done_id and done_id.isdigit() else None
     done = views.list_tasks(db, actor=person, status="completed")[-10:][::-1]
-    return page(request, "inbox.html", tasks=tasks, done=done, flash=request.query_params.get("done"))
+    groups = inbox_view.grouped(db, person=person)
+    return page(request, "inbox.html", groups=groups, done=done, flash=done_id, after=after, zones=zones.COMMON)
 
 
 def _task_page(

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from api.web import formkit, session
+from api.web import formkit, outline, session, zones
 from api.web.i18n import Text, action_label, action_summary, actor_label, context_label, locale_for, status_label
 from api.web.session import Viewer
 from engine.org import policy
@@ -24,6 +24,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.globals.update(kind=formkit.kind, option_value=formkit.option_value, field_id=formkit.field_id)
+env.globals["outline_sections"] = outline.sections
 
 
 def _tojson(value: Any) -> Markup:
@@ -39,7 +40,7 @@ env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, inde
 
 def page(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
     person: Viewer | None = getattr(request.state, "viewer", None)
-    text = Text(locale_for(request, person.locale if person else None))
+    text = Text(locale_for(request, person.locale if person else None), zones.zone_for(request))
     roles = set(person.roles) if person else set()
     html = env.get_template(template).render(
         request=request,

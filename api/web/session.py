@@ -23,7 +23,7 @@ from starlette.responses import Response
 from api.deps import SessionDep
 from engine.core.errors import Forbidden, Unauthorized
 from engine.core.settings import get_settings
-from engine.org import accounts, policy, tokens
+from engine.org import accounts, policy, scope, tokens
 from engine.store import secret_key
 from engine.store.models import Person
 
@@ -40,6 +40,7 @@ class Viewer:
     email: str
     locale: str
     roles: frozenset[str]
+    manages: bool = False  # has active direct reports: the nav links their team page (/team)
 
 
 class LoginRequired(Exception):
@@ -129,7 +130,10 @@ def page_person(request: Request, session: SessionDep) -> Person:
         person = tokens.person_for_token(session, sid, kind="session")
     except Unauthorized as exc:
         raise LoginRequired() from exc
-    request.state.viewer = Viewer(person.name, person.email, person.locale, frozenset(accounts.roles_of(person)))
+    manages = bool(scope.direct_reports(session, person))
+    request.state.viewer = Viewer(
+        person.name, person.email, person.locale, frozenset(accounts.roles_of(person)), manages
+    )
     return person
 
 

@@ -4,6 +4,8 @@ hr_admin, auditor and admin see the whole cycle (`None`). An `hr_partner` sees t
 them — active or not, never themselves — and nobody else: not their own reports down the management line, and not
 even as part of a mean. Reports load only these people's instances and records (`only`), so nothing out of scope is
 counted anywhere.
+
+A manager's team view (`direct_reports`) covers their own direct reports only.
 """
 
 from __future__ import annotations
@@ -37,3 +39,10 @@ def only(column: InstrumentedAttribute[Any], subjects: Subjects) -> ColumnElemen
 def describe(subjects: Subjects) -> dict[str, Any]:
     """What a report says about its scope, so clients can show "your employees only"."""
     return {"kind": "all"} if subjects is None else {"kind": "partner", "people": len(subjects)}
+
+
+def direct_reports(session: Session, manager: Person) -> list[Person]:
+    """The active people whose manager is `manager` in the current org chart, by name: the whole scope of a
+    manager's team view (no skip levels, nobody else's reports)."""
+    q = select(Person).where(Person.manager_id == manager.id, Person.active, Person.id != manager.id)
+    return list(session.scalars(q.order_by(Person.name, Person.id)))

@@ -168,3 +168,19 @@ def context(
             if value is not None:
                 out[path] = value
     return out
+
+
+def prefill(schema: dict[str, Any], visible: dict[str, Any]) -> dict[str, Any]:
+    """What a new task's form shows before any draft: the task data under each field's own name (previous answers on
+    a send-back), else under the path its `x-prefill-from` names (the peers an employee nominated, for the manager
+    to confirm). `visible` holds no confidential or private variable."""
+    out: dict[str, Any] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if name in visible:
+            out[name] = visible[name]
+        elif isinstance(prop, dict) and isinstance(prop.get("x-prefill-from"), str):
+            source = prop["x-prefill-from"]
+            value = lookup(visible, source) if source.split(".")[0] in visible else None
+            if value is not None:
+                out[name] = value
+    return out

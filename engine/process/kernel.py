@@ -198,7 +198,6 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
         if fallback:
             people = raters.stand_ins(session, instance=instance, lane=rt.lane, task_name=rt.name)
         schema = definitions.form_file(session, instance.definition_id, rt.form) or EMPTY_FORM
-        fields = (schema.get("properties") or {}).keys()
         secret = definitions.confidential(session, instance.definition_id)
         hidden = set(secret) | definitions.private_fields(session, instance.definition_id)
         visible = {k: v for k, v in rt.data.items() if k not in hidden}
@@ -216,7 +215,7 @@ def project(session: Session, instance: Instance, wf: Any) -> list[Event]:
             ui_form=rt.ui_form,
             status="open",
             due_at=due.due_at(rt.data.get("settings"), name=rt.name, lane=rt.lane, opened=clock.now()),
-            prefill={k: visible[k] for k in fields if k in visible},
+            prefill=form_rules.prefill(schema, visible),
             context=form_rules.context(schema, rt.data, hidden, computed),
         )
         session.add(task)

@@ -213,6 +213,8 @@ TABLE = [
     row("GET", CYCLE + "/reports/{name}.xlsx", SCOPED_READERS, cycle_id="cycle", name="distribution"),
     row("GET", CYCLE + "/reports/{name}.csv", SCOPED_READERS, cycle_id="cycle", name="calibration-deltas"),
     row("GET", "/api/tasks", EVERYONE),  # everyone has an inbox, possibly empty
+    # A manager's team: their own direct reports only (the design lead's; the CEO's); 403 for whoever has none.
+    row("GET", "/api/team", rule(403, manager=200, designer=200)),
     row("GET", TASK, rule(404, employee=200, **SEE_ALL), task_id="task"),
     row("GET", TASK, rule(404), task_id=UNKNOWN),
     row("PUT", TASK + "/draft", own_task(200), draft, task_id="task"),
@@ -262,6 +264,7 @@ TABLE = [
 ]
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 OWN_SESSION = {"/api/auth/logout"}  # a POST that ends the caller's own token: auditors may
+PERSONAL = {"/api/team"}  # about the caller's own relations (their direct reports): a reader has none to read
 AUDITED_READS = {INSTANCE + "/rater-detail"}  # a POST that changes nothing but the audit log: auditors may
 
 
@@ -300,6 +303,8 @@ def test_the_table_keeps_the_global_rules():
         real_ids = UNKNOWN not in row.ids.values() and "no_such_key" not in row.ids.values()
         if row.route in OWN_SESSION:
             assert row.expect["auditor"] == 200, f"{row.name}: the auditor may sign out"
+        elif row.route in PERSONAL:
+            assert row.expect["auditor"] == row.expect["employee"], f"{row.name}: the auditor is nobody's manager"
         elif row.route in AUDITED_READS and real_ids:
             assert row.expect["auditor"] == 201, f"{row.name}: the auditor may open what they read, with a reason"
         elif row.method in WRITES and real_ids:

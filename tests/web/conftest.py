@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The app on 127.0.0.1 against its own database; yields the base URL and the world it was seeded with.
+@contextmanager
+def serve(tmp_path_factory: pytest.TempPathFactory, world: str = "tests.web.world") -> Iterator[dict[str, Any]]:
+    """The app on 127.0.0.1 against its own database seeded by `world`'s build(); yields the base URL and the world.
 
     The listening socket is opened here and handed to the server process, so a request made as soon as the world
     is printed waits in the socket's backlog instead of racing the server's start (no polling, no sleeps).
@@ -53,6 +54,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     port = listener.getsockname()[1]
     path = tmp_path_factory.mktemp("live") / "web.db"
     env = {**os.environ, "REVIEWFLOW_DATABASE_URL": f"sqlite:///{path}", "REVIEWFLOW_SECRET_KEY": "web-test-key"}
+    env["REVIEWFLOW_TEST_WORLD"] = world
     env.pop("REVIEWFLOW_BROKER_URL", None)
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
@@ -81,6 +83,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The shared live server with the test world of tests/web/world.py."""
+    with serve(tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

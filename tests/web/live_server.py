@@ -1,11 +1,14 @@
 """Run by the browser tests in a subprocess: migrate a fresh database, build the test world, print it as JSON
-on one line, then serve the app until killed on the listening socket it inherits.
+on one line, then serve the app until killed on the listening socket it inherits. The world is the module named by
+REVIEWFLOW_TEST_WORLD (tests.web.world by default).
 
 Usage: python -m tests.web.live_server FD"""
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import sys
 
 import uvicorn
@@ -14,7 +17,6 @@ from api.app import create_app
 from engine import bootstrap, jobs
 from engine.store import db
 from engine.store.schema import upgrade
-from tests.web import world
 
 
 def main() -> None:
@@ -23,6 +25,7 @@ def main() -> None:
     jobs.set_mode("inline")  # launches finish inside the request, so pages show the result at once
     upgrade(db.get_engine())
     session = db.new_session()
+    world = importlib.import_module(os.environ.get("REVIEWFLOW_TEST_WORLD", "tests.web.world"))
     info = world.build(session)
     session.close()
     print("WORLD " + json.dumps(info), flush=True)

@@ -83,6 +83,8 @@ TABLE = [
     Row("GET", "/lang/{code}", rule(303, anon=303), ids={"code": "zh-CN"}),
     Row("GET", "/inbox", EVERYONE),
     Row("GET", "/results", EVERYONE),
+    # A manager's own direct reports (engine/org/scope.py): the design lead and the CEO have some; nobody else does.
+    Row("GET", "/team", rule(403, manager=200, designer=200)),
     Row("GET", "/tasks/{task_id}", rule(404, employee=200, hr=200, auditor=200, admin=200), ids={"task_id": "task"}),
     Row("GET", "/definitions", DEFINITION_READERS),
     Row(
@@ -110,6 +112,15 @@ TABLE = [
         ids={"task_id": "task"},
         body=lambda w: {"data": {"action": "draft", "progress": "half-way"}},
     ),
+    Row(  # the form's autosave: the same rule as its "Save draft"
+        "PUT",
+        "/tasks/{task_id}/draft",
+        post(rule(404, employee=200, hr=403, auditor=403, admin=403)),
+        ids={"task_id": "task"},
+        body=lambda w: {"data": {"progress": "a third of the way"}},
+    ),
+    # A browser preference (a cookie), like the page language: everybody signed in may set theirs.
+    Row("POST", "/settings/time-zone", post(rule(303)), body=lambda w: {"data": {"tz": "Asia/Shanghai"}}),
     Row("POST", "/modeler/deploy", post(DEPLOYERS), body=checkin_xml),  # identical files: 200, nothing new
     Row(
         "POST",
@@ -275,18 +286,19 @@ def test_every_page_route_has_a_row():
 
 
 FORM_PAGES = {"/modeler", "/cycles/new", "/people"}  # pages that exist only to change something
+PERSONAL_PAGES = {"/team"}  # about the visitor's own relations (their direct reports): nothing for a reader to read
 AUDITED_READS = {"/instances/{instance_id}/rater-detail"}  # a POST that opens what a reader may read, audited
 
 
 def test_the_table_keeps_the_global_rules():
     for row in TABLE:
         assert set(row.expect) == set(CALLERS), row.route
-        if row.route in ("/login", "/logout", "/lang/{code}"):
+        if row.route in ("/login", "/logout", "/lang/{code}", "/settings/time-zone"):
             continue
         assert row.expect["anon"] in ("login", 401), f"{row.route}: anonymous visitors sign in first"
         if row.route in AUDITED_READS:
             assert row.expect["auditor"] == 303, f"{row.route}: the auditor may open what they read, with a reason"
-        elif row.method == "POST" or row.route in FORM_PAGES:
+        elif row.method in ("POST", "PUT") or row.route in FORM_PAGES | PERSONAL_PAGES:
             assert row.expect["auditor"] in (403, 404), f"{row.route}: the auditor changes nothing"
         else:
             assert row.expect["auditor"] in (200, 303), f"{row.route}: the auditor reads everything"
@@ -349,7 +361,7 @@ def test_each_visitor_gets_the_expected_outcome(db_engine, session):
         for caller in sorted(CALLERS, key=lambda c: 200 <= (row.expect[c] if row.expect[c] != "login" else 0) < 400):
             client = clients[caller]
             kwargs = row.body(world) if row.body else {}
-            if row.method == "POST":
+            if row.method in ("POST", "PUT"):
                 token = csrf_of(client, "/login")
                 if "json" in kwargs:
                     kwargs["headers"] = {"X-CSRF-Token": token}
