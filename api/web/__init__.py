@@ -19,11 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import status_for
-<<<<<<< HEAD
-from api.web import audit_pages, hr_pages, ops_pages, participant_pages, session, version_pages
-=======
-from api.web import audit_pages, hr_pages, ops_pages, participant_pages, session, team_pages
->>>>>>> inbox
+from api.web import audit_pages, hr_pages, ops_pages, participant_pages, session, team_pages, version_pages
 from api.web.render import page
 from engine.core import errors as e
 
