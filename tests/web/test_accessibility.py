@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import shot, sign_in
-from tests.web.world import AUDITOR, EMPLOYEE, HR
+from tests.web.world import AUDITOR, EMPLOYEE, HR, LEAD
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
@@ -22,6 +22,7 @@ PAGES: list[tuple[str | None, str, str]] = [
     (EMPLOYEE, "/inbox", "inbox"),
     (EMPLOYEE, "{open_task}", "task-form"),
     (EMPLOYEE, "/results", "results"),
+    (LEAD, "/team", "team"),
     (HR, "/cycles", "cycles"),
     (HR, "/cycles/new", "cycle-new"),
     (HR, "/cycles/{cycle_id}", "cycle-dashboard"),
