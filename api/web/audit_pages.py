@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from api.deps import Id, SessionDep
 from api.errors import status_for
 from api.security import inert_xml
+from api.web import documents
 from api.web.render import page
 from api.web.session import CSRF, WebReader
 from engine import audit
@@ -72,6 +73,7 @@ def _instance_page(request: Request, db: SessionDep, person: Person, instance_id
         events=events,
         raters=timeline["raters"],
         taken=path_taken(events),
+        doc=documents.for_instance(db, instance_id, timeline["raters"].get("answers")),
         **extra,
     )
 
