@@ -7,11 +7,14 @@ language. Nothing here shows a key, an id or a code: what has no label is left o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api.web import feedback_cards
+from api.web.feedback_cards import number as _number
 from api.web.i18n import Text
 from engine.queries import documents as sources
 
@@ -36,23 +39,11 @@ COVERED = frozenset(
     }
 )
 OUTCOME = frozenset({"calibration", "changed_overall", "final_score"})  # values only results carry
-PERSPECTIVES = {"peer": ("Peers", "同事"), "direct_report": ("Direct reports (upward)", "下属（向上反馈）")}
-FALLBACK_QUESTIONS = {
-    "rating": ("Rating", "评分"),
-    "strengths": ("What they do well", "做得好的地方"),
-    "improvements": ("What would help them even more", "可以做得更好的地方"),
-}
 COMMENT_KEYS = ("comment", "example")
 
 
 def _by_id(items: Any) -> dict[str, Any]:
     return {str(i["id"]): i for i in items or [] if isinstance(i, dict) and "id" in i}
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass
@@ -77,7 +68,9 @@ class Document:
         }
 
 
-def for_task(view: dict[str, Any], values: Any, labels: dict[str, Any], viewer: str) -> Document | None:
+def for_task(
+    view: dict[str, Any], values: Any, labels: dict[str, Any] | Callable[[], dict[str, Any]], viewer: str
+) -> Document | None:
     """The document a task page shows above its form: its context, and once submitted its answers too."""
     data = dict(view.get("context") or {})
     if view.get("status") != "open" and isinstance(values, dict):
@@ -86,6 +79,7 @@ def for_task(view: dict[str, Any], values: Any, labels: dict[str, Any], viewer: 
         return None
     approving = (view.get("form") or {}).get("schema", {}).get("x-record") == "goals" and view.get("status") == "open"
     title = ("Goals proposed for your approval", "待你审批的目标") if approving else ("Agreed goals", "已商定的目标")
+    labels = labels() if callable(labels) else labels  # read only when there is something to show
     own = (view.get("subject") or {}).get("email") in (None, viewer)
     return Document(data, labels, title, own=own, final=bool(OUTCOME & set(view.get("context") or {})))
 
@@ -212,37 +206,7 @@ class _View:
         return out
 
     def feedback(self) -> list[dict[str, Any]] | None:
-        summary = self.data.get("feedback_summary")
-        if not isinstance(summary, dict):
-            return None
-        cards = []
-        for kind, part in summary.items():
-            if not isinstance(part, dict):
-                continue
-            en, zh = PERSPECTIVES.get(kind, ("Other raters", "其他评价人"))
-            card: dict[str, Any] = {"title": self.tr.t(en, zh), "hidden": bool(part.get("hidden"))}
-            card["threshold"] = (self.labels.get("anonymity") or {}).get(kind, 3)
-            if card["hidden"]:
-                cards.append(card)
-                continue
-            means, comments = part.get("means"), part.get("comments")
-            if "answers" in part:  # a reader's anonymous view: the answers, not who gave them
-                means, comments = _aggregate(part.get("answers") or [])
-            order = list((self.labels.get("questions") or {}).get(kind) or {})
-            means = dict(sorted((means or {}).items(), key=lambda kv: _rank(order, kv[0])))
-            comments = dict(sorted((comments or {}).items(), key=lambda kv: _rank(order, kv[0])))
-            card["count"] = part.get("count") or 0
-            card["means"] = [(self.question(kind, k), _number(v)) for k, v in (means or {}).items()]
-            card["comments"] = [(self.question(kind, k), list(v)) for k, v in (comments or {}).items() if v]
-            cards.append(card)
-        return cards
-
-    def question(self, kind: str, key: str) -> str:
-        node = (self.labels.get("questions") or {}).get(kind, {}).get(key)
-        if isinstance(node, dict) and self.tr.label(node):
-            return self.tr.label(node)
-        en, zh = FALLBACK_QUESTIONS.get(key, (key.replace("_", " ").capitalize(), ""))
-        return self.tr.t(en, zh or en)
+        return feedback_cards.cards(self.tr, self.data.get("feedback_summary"), self.labels)
 
     def reason(self, code: Any) -> str:
         found = _by_id(self.labels.get("calibration_reasons") or self.data.get("settings.calibration_reasons"))
@@ -335,21 +299,3 @@ class _View:
         if isinstance(option, dict) and self.tr.label(option):
             return self.tr.label(option)
         return self.tr.t("HR has answered your request for a review.", "HR 已答复你的复核申请。")
-
-
-def _rank(order: list[str], key: str) -> tuple[int, str]:
-    """Questions in the order the rater's form asks them; anything else after them."""
-    return (order.index(key) if key in order else len(order), key)
-
-
-def _aggregate(answers: list[Any]) -> tuple[dict[str, float], dict[str, list[str]]]:
-    numbers: dict[str, list[float]] = {}
-    texts: dict[str, list[str]] = {}
-    for answer in answers:
-        for key, value in (answer if isinstance(answer, dict) else {}).items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                numbers.setdefault(key, []).append(float(value))
-            elif isinstance(value, str) and value.strip() and key != "decline_reason":
-                texts.setdefault(key, []).append(value.strip())
-    means = {k: round(sum(v) / len(v), 2) for k, v in sorted(numbers.items())}
-    return means, {k: sorted(v, key=str.casefold) for k, v in sorted(texts.items())}

@@ -141,7 +141,7 @@ def _task_page(
         schema=schema,
         values=values,
         context=view.get("context") or {},
-        doc=documents.for_task(view, values, documents.labels_for(db, view["instance_id"]), person.email),
+        doc=documents.for_task(view, values, lambda: documents.labels_for(db, view["instance_id"]), person.email),
         errors=errors or [],
         errors_at=formkit.errors_by_path(errors or []),
         notice=notice,
