@@ -42,12 +42,12 @@ def world(db_engine, session) -> dict[str, Any]:
     info = w.build(session)
     lead = f.people.by_email(session, LEAD)
     assert lead is not None
-    [done] = [
-        t
+    done = {
+        t["name"]: t["id"]
         for t in views.list_tasks(session, actor=lead, status="completed")
-        if t["name"] == "manager_assessment" and t["subject"]["email"] == w.SUBJECT
-    ]
-    return {**info, "done_review": done["id"], "app": create_app()}
+        if (t["subject"] or {}).get("email") == w.SUBJECT
+    }
+    return {**info, "done_review": done["manager_assessment"], "approval": done["approve_goals"], "app": create_app()}
 
 
 def client_for(app: Any, email: str, lang: str) -> Any:
@@ -122,6 +122,11 @@ def _a_submitted_manager_review_shows_both_ratings_side_by_side(world: dict[str,
     manager_at = row.index("超额达成" if zh else "Exceeded")
     assert self_at < manager_at  # self 3 (Met) first, the manager's 4 (Exceeded) beside it
     no_raw(context)
+    raw = client_for(world["app"], LEAD, lang).get(f"/tasks/{world['approval']}").text
+    approval = visible(raw[raw.index('class="context"') : raw.index('class="submitted"')])
+    assert ("已商定的目标" if zh else "Agreed goals") in approval and "Accessibility audit" in approval
+    assert (w.COMPANY_GOAL["zh-CN"] if zh else w.COMPANY_GOAL["en"]) in approval
+    no_raw(approval)
 
 
 def _hr_reads_the_whole_review_on_the_instance_page(world: dict[str, Any], lang: str) -> None:
