@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from api.deps import Id, SessionDep
 from api.errors import status_for
 from api.security import inert_xml
-from api.web import version_view
+from api.web import documents, version_view
 from api.web.render import page
 from api.web.session import CSRF, WebReader
 from engine import audit
@@ -74,6 +74,7 @@ def _instance_page(request: Request, db: SessionDep, person: Person, instance_id
         raters=timeline["raters"],
         taken=path_taken(events),
         **version_view.instance(db, person, instance_id),
+        doc=documents.for_instance(db, instance_id, timeline["raters"].get("answers")),
         **extra,
     )
 

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.deps import Id, SessionDep, client_address
 from api.errors import status_for
-from api.web import formkit, session, zones
+from api.web import documents, formkit, session, zones
 from api.web.i18n import COOKIE as LANG_COOKIE
 from api.web.i18n import LANGS
 from api.web.render import page
@@ -139,6 +139,7 @@ def _task_page(
         schema=schema,
         values=values,
         context=view.get("context") or {},
+        doc=documents.for_task(view, values, lambda: documents.labels_for(db, view["instance_id"]), person.email),
         errors=errors or [],
         errors_at=formkit.errors_by_path(errors or []),
         notice=notice,
@@ -178,4 +179,7 @@ async def task_post(task_id: Id, request: Request, db: SessionDep, person: WebPe
 @router.get("/results")
 def my_results(request: Request, db: SessionDep, person: WebPerson) -> Response:
     """The person's own released results and whether they acknowledged them."""
-    return page(request, "results.html", results=browse.my_results(db, person=person))
+    results = browse.my_results(db, person=person)
+    for r in results:
+        r["doc"] = documents.Document(r["context"], documents.labels_for(db, r["instance_id"]))
+    return page(request, "results.html", results=results)

@@ -88,6 +88,7 @@ def my_results(session: Session, *, person: Person) -> list[dict[str, Any]]:
         out.append(
             {
                 "task_id": task.id,
+                "instance_id": task.instance_id,
                 "title": task.title,
                 "status": task.status,
                 "cycle": cycle.name if cycle else None,
