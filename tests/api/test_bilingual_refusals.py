@@ -22,7 +22,7 @@ def world(client, session) -> dict[str, Any]:
     who = {e: f.token(session, e) for e in (EMPLOYEE, f.HR)}
     r = client.get("/api/tasks", headers=who[EMPLOYEE])
     [task] = r.json()["items"]
-    return {"who": who, "task": task["id"]}
+    return {"who": who, "task": task["id"], "instance": task["instance_id"]}
 
 
 def declared(client, answer: dict[str, Any]) -> None:
@@ -58,6 +58,9 @@ def test_conflicts_and_unknown_tasks_have_their_chinese_text_too(client, world):
     assert r.status_code == 404 and r.json()["detail"] == "No task with id 999999 for you."
     assert "999999" in r.json()["detail_zh"] and "任务" in r.json()["detail_zh"]
     declared(client, r.json())
+    r = client.post(f"/api/instances/{world['instance']}/rater-detail", headers=hr, json={"reason": "short"})
+    assert r.status_code == 422 and r.json()["detail"].startswith("Say why you need to see who gave which answer")
+    assert "为什么需要查看" in r.json()["detail_zh"] and r.json()["errors"][0]["message_zh"] == r.json()["detail_zh"]
 
 
 def test_an_error_without_a_chinese_text_has_no_detail_zh(client, world):
