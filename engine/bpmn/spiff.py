@@ -31,7 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import bpmn_check, dmn_check, sandbox
 from engine.core import clock
-from engine.core.errors import Conflict, DefinitionInvalid, WorkflowFailed
+from engine.core.errors import Conflict, DefinitionInvalid, WorkflowFailed, status_zh
 from engine.core.settings import get_settings
 
 # ---------------------------------------------------------------------------------------------- scripts
@@ -432,7 +432,7 @@ def complete(wf: BpmnWorkflow, spiff_id: str, data: dict[str, Any]) -> None:
         state = TaskState.get_name(task.state).lower()
         raise Conflict(
             f"This task cannot be completed now (it is {state}).",
-            detail_zh=f"此任务现在还不能完成（流程中的状态为 {state}），请稍后再试或联系 HR。",
+            detail_zh=f"此任务现在还不能完成（它在流程中的状态是“{status_zh(state)}”），请稍后再试或联系 HR。",
         )
     parent_spec = task.parent.task_spec if task.parent is not None else None
     out_var = getattr(getattr(parent_spec, "output_item", None), "bpmn_id", None)
@@ -601,7 +601,7 @@ def reset(wf: BpmnWorkflow, spiff_id: str) -> list[str]:
         state = TaskState.get_name(task.state).lower()
         raise Conflict(
             f"Only a completed task can be reopened (it is {state}).",
-            detail_zh=f"只有已完成的任务才能重新打开（此任务在流程中的状态为 {state}）。",
+            detail_zh=f"只有已完成的任务才能重新打开（此任务在流程中的状态是“{status_zh(state)}”）。",
         )
     parent = task.parent
     if parent is not None and isinstance(parent.task_spec, LoopTask) and parent.state == TaskState.COMPLETED:

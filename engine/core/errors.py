@@ -108,6 +108,13 @@ STATUS_ZH = {
     "launching": "发起中",
     "active": "进行中",
     "closed": "已结束",
+    # a task's state inside the workflow engine (engine/bpmn/spiff.py)
+    "future": "尚未开始",
+    "likely": "尚未开始",
+    "maybe": "尚未开始",
+    "ready": "可以处理",
+    "started": "处理中",
+    "error": "出错",
 }
 
 

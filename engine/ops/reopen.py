@@ -75,8 +75,7 @@ def reopen(
             raise Conflict(
                 'The results of this review are released. To reopen it anyway, send "after_release": true with '
                 "the reason; the employee will see the results change.",
-                detail_zh="此评估的结果已经发布。如仍要重新打开，请勾选“即使结果已发布”（API 中为 "
-                '"after_release": true）并填写理由；员工会看到结果发生变化。',
+                detail_zh="此评估的结果已经发布。如仍要重新打开，请勾选“即使结果已发布”并填写理由；员工会看到结果发生变化。",
             )
         previous = dict(task.submitted or {})
         before = {"status": task.status, "completed_by": _email(session, task.completed_by_id)}

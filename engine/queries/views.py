@@ -76,8 +76,7 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
             raise Forbidden(
                 "This is a rater's answer, and raters are anonymous. To see who answered, open rater detail for "
                 f"this review with a reason first: POST /api/instances/{task.instance_id}/rater-detail.",
-                detail_zh="这是评价人的回答，评价人是匿名的。如需查看是谁回答的，请先为此评估填写理由并打开评价人详情"
-                f"（POST /api/instances/{task.instance_id}/rater-detail）。",
+                detail_zh="这是评价人的回答，评价人是匿名的。如需查看是谁回答的，请先在此评估的页面上填写理由，打开评价人详情。",
             )
     subject_id = task.instance.subject_id
     view = task_summary(task, session.get(Person, subject_id) if subject_id else None)
