@@ -1,4 +1,5 @@
-"""The one place that maps Reviewflow's errors to HTTP: JSON bodies `{"error", "detail", "errors"}`, and the status
+"""The one place that maps Reviewflow's errors to HTTP: JSON bodies `{"error", "detail", "errors"}` (and `detail_zh`,
+the same in Chinese, when the error has it; each field problem then has `message_zh` too), and the status
 code of every engine error for the API and the pages alike (`status_for`; the pages answer in HTML: api/web)."""
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def status_for(exc: Exception) -> int:
     return next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
 
 
-def body(code: str, detail: str, errors: list | None = None) -> dict:
-    return {"error": code, "detail": detail, "errors": errors or []}
+def body(code: str, detail: str, errors: list | None = None, detail_zh: str | None = None) -> dict:
+    out = {"error": code, "detail": detail, "errors": errors or []}
+    return {**out, "detail_zh": detail_zh} if detail_zh else out
 
 
 # The database refusing more work, not a fault: PostgreSQL out of connection slots (53300 too_many_connections,
@@ -80,7 +82,8 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(exc, e.TooManyAttempts):
             headers = {"Retry-After": str(exc.retry_after)}
-        return JSONResponse(body(exc.code, exc.detail, exc.errors), status_code=status, headers=headers)
+        answer = body(exc.code, exc.detail, exc.errors, exc.detail_zh)
+        return JSONResponse(answer, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -13,7 +13,8 @@ class ErrorBody(BaseModel):
 
     error: str = Field(examples=["not_found", "form_invalid", "invalid_request", "forbidden", "conflict", "busy"])
     detail: str
-    # usually {"path", "message"}; a definition's problems also have "file", "element", "line"
+    detail_zh: str | None = Field(default=None, description="The detail in Chinese (zh-CN), when the error has it.")
+    # usually {"path", "message", "message_zh", "code"}; a definition's problems have "file", "element", "line"
     errors: list[dict[str, Any]] = []
 
 

@@ -54,7 +54,7 @@ def install(app: FastAPI) -> None:
         if not is_page(request) or wants_json(request):
             return await json_domain(request, exc)  # type: ignore[misc]
         assert isinstance(exc, e.ReviewflowError)
-        answer = error_page(request, status_for(exc), exc.detail)  # the API's status for the same error
+        answer = error_page(request, status_for(exc), exc.detail, exc.detail_zh)  # the API's status for it
         if isinstance(exc, e.TooManyAttempts):
             answer.headers["Retry-After"] = str(exc.retry_after)
         return answer
@@ -82,5 +82,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http)
 
 
-def error_page(request: Request, status: int, detail: str) -> Response:
-    return page(request, "error.html", status_code=status, status=status, detail=detail)
+def error_page(request: Request, status: int, detail: str, detail_zh: str | None = None) -> Response:
+    """The error page; it shows `detail_zh` instead of `detail` to a reader of Chinese pages when there is one."""
+    refused = {"message": detail, "message_zh": detail_zh or ""}
+    return page(request, "error.html", status_code=status, status=status, detail=detail, refused=refused)

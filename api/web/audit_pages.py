@@ -14,6 +14,7 @@ from api.deps import Id, SessionDep
 from api.errors import status_for
 from api.security import inert_xml
 from api.web import documents, version_view
+from api.web.i18n import refusal
 from api.web.render import page
 from api.web.session import CSRF, WebReader
 from engine import audit
@@ -89,7 +90,7 @@ async def open_rater_detail(instance_id: Id, request: Request, db: SessionDep, p
         if isinstance(exc, NotFound):
             raise
         db.rollback()
-        return _instance_page(request, db, person, instance_id, status_code=status_for(exc), rater_error=exc.detail)
+        return _instance_page(request, db, person, instance_id, status_code=status_for(exc), rater_error=refusal(exc))
     return RedirectResponse(f"/instances/{instance_id}", status_code=303)
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 
 from engine.core import clock
+from engine.core.errors import ReviewflowError
 
 LANGS = ("en", "zh-CN")
 COOKIE = "rf_lang"
@@ -22,6 +23,11 @@ def locale_for(request: Request, person_locale: str | None = None) -> str:
         return str(person_locale)
     accept = (request.headers.get("accept-language") or "").lower()
     return "zh-CN" if accept.startswith("zh") else "en"
+
+
+def refusal(exc: ReviewflowError) -> dict[str, str]:
+    """An engine refusal as a page keeps it to show later in the reader's language (`Text.error`)."""
+    return {"message": exc.detail, "message_zh": exc.detail_zh or ""}
 
 
 def _cjk(text: str) -> bool:
@@ -66,7 +72,12 @@ class Text:
         return f"第 {number} 版" if self.zh else f"v{number}"
 
     def error(self, err: dict[str, Any]) -> str:
+        """A field problem or a refusal kept as `{"message", "message_zh"}` (`refusal`) in this locale."""
         return str((err.get("message_zh") if self.zh else None) or err.get("message") or "")
+
+    def detail(self, exc: ReviewflowError) -> str:
+        """An engine refusal in this locale: its `detail_zh` on a Chinese page when it has one, else `detail`."""
+        return (exc.detail_zh if self.zh else None) or exc.detail
 
     def when(self, value: Any, with_time: bool = True) -> str:
         if not value:

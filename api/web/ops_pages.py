@@ -16,6 +16,7 @@ from sqlalchemy import select
 from api.deps import Id, SessionDep
 from api.errors import status_for
 from api.web import audit_pages, hr_pages
+from api.web.i18n import refusal
 from api.web.session import CSRF, WebHR
 from engine.core.errors import NotFound, ReviewflowError
 from engine.ops import assign
@@ -64,7 +65,7 @@ def _run(
         if isinstance(exc, NotFound):
             raise
         db.rollback()
-        error = {"form": form, "message": exc.detail, "fields": values}
+        error = {"form": form, **refusal(exc), "fields": values}
         return audit_pages._instance_page(request, db, person, instance_id, status_code=status_for(exc), hr_error=error)
     if confirm:
         return RedirectResponse(f"/instances/{instance_id}", status_code=303)
@@ -186,7 +187,7 @@ async def _add(cycle_id: int, request: Request, db: SessionDep, person: Person, 
         if isinstance(exc, NotFound):
             raise
         db.rollback()
-        error = {"message": exc.detail, "fields": values}
+        error = {**refusal(exc), "fields": values}
         return hr_pages._dashboard(request, db, cycle_id, status_code=status_for(exc), add_error=error)
     preview = {"fields": values, "result": result, "unknown": unknown}
     return hr_pages._dashboard(request, db, cycle_id, add_preview=preview)

@@ -13,7 +13,7 @@ from api.deps import Id, SessionDep, client_address
 from api.errors import status_for
 from api.web import documents, formkit, session, zones
 from api.web.i18n import COOKIE as LANG_COOKIE
-from api.web.i18n import LANGS
+from api.web.i18n import LANGS, refusal
 from api.web.render import page
 from api.web.session import CSRF, WebPerson
 from engine.core.errors import Conflict, Forbidden, FormInvalid, TooManyAttempts, Unauthorized, WorkflowFailed
@@ -119,7 +119,7 @@ def _task_page(
     data: dict[str, Any] | None = None,
     errors: list[dict[str, Any]] | None = None,
     notice: str | None = None,
-    problem: str | None = None,
+    problem: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     view = views.task_detail(db, actor=person, task_id=task_id)
@@ -172,7 +172,7 @@ async def task_post(task_id: Id, request: Request, db: SessionDep, person: WebPe
         return _task_page(request, db, person, task_id, data=data, errors=exc.errors, status_code=status_for(exc))
     except (WorkflowFailed, Conflict) as exc:
         db.rollback()
-        return _task_page(request, db, person, task_id, data=data, problem=exc.detail, status_code=status_for(exc))
+        return _task_page(request, db, person, task_id, data=data, problem=refusal(exc), status_code=status_for(exc))
     return RedirectResponse(f"/inbox?done={task_id}", status_code=303)
 
 

@@ -31,7 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import bpmn_check, dmn_check, sandbox
 from engine.core import clock
-from engine.core.errors import Conflict, DefinitionInvalid, WorkflowFailed
+from engine.core.errors import Conflict, DefinitionInvalid, WorkflowFailed, status_zh
 from engine.core.settings import get_settings
 
 # ---------------------------------------------------------------------------------------------- scripts
@@ -416,13 +416,24 @@ def ready_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:
     return result
 
 
+def _gone() -> Conflict:
+    return Conflict(
+        "This task is no longer part of the workflow.",
+        detail_zh="此任务已不在流程中（流程可能已经继续或被更改）。",
+    )
+
+
 def complete(wf: BpmnWorkflow, spiff_id: str, data: dict[str, Any]) -> None:
     """Complete one READY manual task with form data, then run the engine on."""
     task = wf.get_task_from_id(UUID(spiff_id))
     if task is None or not task.task_spec.manual:
-        raise Conflict("This task is no longer part of the workflow.")
+        raise _gone()
     if task.state != TaskState.READY:
-        raise Conflict(f"This task cannot be completed now (it is {TaskState.get_name(task.state).lower()}).")
+        state = TaskState.get_name(task.state).lower()
+        raise Conflict(
+            f"This task cannot be completed now (it is {state}).",
+            detail_zh=f"此任务现在还不能完成（它在流程中的状态是“{status_zh(state)}”），请稍后再试或联系 HR。",
+        )
     parent_spec = task.parent.task_spec if task.parent is not None else None
     out_var = getattr(getattr(parent_spec, "output_item", None), "bpmn_id", None)
     task.set_data(**data)
@@ -559,7 +570,8 @@ def deliver(wf: BpmnWorkflow, message: str, payload: dict[str, Any]) -> bool:
         wf.send_event(BpmnEvent(MessageEventDefinition(message), payload, correlations))
     except SpiffWorkflowException:
         raise Conflict(
-            f"The message '{message}' does not belong to this workflow: its correlation does not match."
+            f"The message '{message}' does not belong to this workflow: its correlation does not match.",
+            detail_zh=f"消息“{message}”不属于此流程：其关联信息不匹配。",
         ) from None
     run_engine(wf)
     return True
@@ -584,14 +596,19 @@ def reset(wf: BpmnWorkflow, spiff_id: str) -> list[str]:
     reset from inside). Returns the ids of the dropped tasks that had completed, so their records can be superseded."""
     task = wf.get_task_from_id(UUID(spiff_id))
     if task is None or not task.task_spec.manual:
-        raise Conflict("This task is no longer part of the workflow.")
+        raise _gone()
     if task.state != TaskState.COMPLETED:
-        raise Conflict(f"Only a completed task can be reopened (it is {TaskState.get_name(task.state).lower()}).")
+        state = TaskState.get_name(task.state).lower()
+        raise Conflict(
+            f"Only a completed task can be reopened (it is {state}).",
+            detail_zh=f"只有已完成的任务才能重新打开（此任务在流程中的状态是“{status_zh(state)}”）。",
+        )
     parent = task.parent
     if parent is not None and isinstance(parent.task_spec, LoopTask) and parent.state == TaskState.COMPLETED:
         raise Conflict(
             "This answer was one of several collected together and the collection has moved on; reopen the step "
-            "that asked for them instead."
+            "that asked for them instead.",
+            detail_zh="这份回答是一起收集的多份回答之一，而收集已经结束；请改为重新打开发起这次收集的步骤。",
         )
     try:
         dropped = wf.reset_from_task_id(task.id)

@@ -10,24 +10,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import spiff
-from engine.core.errors import Conflict, NotFound
+from engine.core.errors import Conflict
 from engine.ops import assign
 from engine.ops.reopen import reason_of
-from engine.process import kernel
+from engine.process import kernel, refusals
 from engine.process.kernel import Change
 from engine.store.models import Instance, Person
 
 CANCELLED = "cancelled"
 
 
-def cancel(
-    session: Session, *, actor: Person, instance_id: int, reason: Any, dry_run: bool = False
-) -> dict[str, Any]:
+def cancel(session: Session, *, actor: Person, instance_id: int, reason: Any, dry_run: bool = False) -> dict[str, Any]:
     """Cancel the instance; a retry on a cancelled one changes nothing. 409 for a review that already ended. With
     `dry_run` the answer (with the open tasks it would withdraw) is a preview; nothing is kept."""
     why = reason_of(reason)
     if session.scalar(select(Instance.id).where(Instance.id == instance_id)) is None:
-        raise NotFound(f"No instance with id {instance_id}.")
+        raise refusals.instance_not_found(instance_id)
 
     def step(change: Change) -> dict[str, Any]:
         return cancel_step(change, reason=why)
@@ -43,7 +41,9 @@ def cancel_step(change: Change, *, reason: str, ended: str = "conflict") -> dict
         change.nothing()
         return {"id": instance.id, "status": instance.status, "tasks_withdrawn": 0, "cancelled": False}
     if instance.status == "completed":
-        raise Conflict("This review has already ended; there is nothing to cancel.")
+        raise Conflict(
+            "This review has already ended; there is nothing to cancel.", detail_zh="该评估已经结束，无需取消。"
+        )
     withdrawn = assign.open_tasks(session, instance.id)
     before = instance.status
     spiff.cancel(change.wf)  # the projection then withdraws the open tasks and timers, and sets the status

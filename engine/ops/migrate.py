@@ -19,7 +19,7 @@ from engine.core import clock
 from engine.core.errors import Conflict, CycleSettingsBroken, NotFound, WorkflowFailed
 from engine.core.settings import get_settings
 from engine.jobs import incidents
-from engine.process import definitions, kernel
+from engine.process import definitions, kernel, refusals
 from engine.process.kernel import Change
 from engine.review.cycles import get_cycle
 from engine.store.models import Cycle, Definition, Instance, InstanceMigration, Task
@@ -166,7 +166,9 @@ def migrate_instance(session: Session, instance_id: int, definition_id: int, *, 
             return False
         to = session.get(Definition, definition_id)
         if to is None:
-            raise NotFound(f"No definition with id {definition_id}.")
+            raise NotFound(
+                f"No definition with id {definition_id}.", detail_zh=f"没有编号为 {definition_id} 的流程定义。"
+            )
         new = definitions.spec_of(session, to)
         wf = change.wf
         found = migration.plan(wf, new, version=to.version)
@@ -260,13 +262,16 @@ def revert(session: Session, *, actor: str, instance_id: int, dry_run: bool = Fa
     """Put an instance back on the version and state it had before its last migration, while nothing has happened
     since. Again after a revert: nothing to do (the same answer). `dry_run`: the same checks, nothing kept."""
     if session.get(Instance, instance_id) is None:
-        raise NotFound(f"No instance with id {instance_id}.")
+        raise refusals.instance_not_found(instance_id)
 
     def step(change: Change) -> dict[str, Any]:
         instance = change.instance
         last = _last(session, instance.id)
         if last is None:
-            raise Conflict(f"Instance {instance.id} was never moved to another version: there is nothing to revert.")
+            raise Conflict(
+                f"Instance {instance.id} was never moved to another version: there is nothing to revert.",
+                detail_zh=f"评估 {instance.id} 从未迁移到其他版本，没有可撤销的迁移。",
+            )
         result = {
             "instance_id": instance.id,
             "reverted": True,
@@ -280,7 +285,9 @@ def revert(session: Session, *, actor: str, instance_id: int, dry_run: bool = Fa
         if instance.definition_id != last.to_definition_id or _snapshot(change.wf) != last.snapshot_after:
             raise Conflict(
                 f"Instance {instance.id} has moved on since it was migrated to version {result['from_version']} "
-                "(a task was completed, opened or reset): it can no longer be reverted."
+                "(a task was completed, opened or reset): it can no longer be reverted.",
+                detail_zh=f"评估 {instance.id} 迁移到版本 {result['from_version']} 之后已有新的进展"
+                "（有任务被完成、打开或重置），因此无法再撤销迁移。",
             )
         old = kernel.load(session, last.previous_state, last.from_definition_id)
         change.replace(old, last.from_definition_id)

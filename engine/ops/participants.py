@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, jobs
-from engine.core.errors import Conflict, InvalidInput
+from engine.core.errors import Conflict, InvalidInput, status_zh
 from engine.org.people import normalize_email
 from engine.review import cycles, launch
 from engine.store.models import Instance, Person
 from engine.store.transaction import rehearse, transact
+from forms.validation import field_error
 
 RUNNING = ("launching", "active")
 MAX_PEOPLE = 1000
@@ -22,13 +23,11 @@ MAX_PEOPLE = 1000
 
 def _people(session: Session, emails: Any) -> list[Person]:
     if not isinstance(emails, list) or not emails:
-        raise InvalidInput(
-            'Name the people to add: {"emails": [...]}.', errors=[{"path": "emails", "message": "required"}]
-        )
+        en, zh = 'Name the people to add: {"emails": [...]}.', "请填写要添加的人员（每行一个邮箱）。"
+        raise InvalidInput(en, detail_zh=zh, errors=[field_error("emails", en, zh, "required")])
     if len(emails) > MAX_PEOPLE:
-        raise InvalidInput(
-            f"At most {MAX_PEOPLE} people at a time.", errors=[{"path": "emails", "message": "too many"}]
-        )
+        en, zh = f"At most {MAX_PEOPLE} people at a time.", f"每次最多添加 {MAX_PEOPLE} 人。"
+        raise InvalidInput(en, detail_zh=zh, errors=[field_error("emails", en, zh, "too_many")])
     wanted = [normalize_email(e) if isinstance(e, str) else "" for e in emails]
     found = {
         p.email: p
@@ -38,10 +37,14 @@ def _people(session: Session, emails: Any) -> list[Person]:
     }
     bad = [(i, raw) for i, (raw, e) in enumerate(zip(emails, wanted, strict=True)) if e not in found]
     if bad:
+        named = ", ".join(str(raw) for _, raw in bad)
         raise InvalidInput(
-            f"Not active employees: {', '.join(str(raw) for _, raw in bad)}. Nobody was added.",
+            f"Not active employees: {named}. Nobody was added.",
+            detail_zh=f"以下人员不是在职员工：{named}。本次没有添加任何人。",
             errors=[
-                {"path": f"emails/{i}", "message": f"not an active employee: {raw}", "code": "unknown_or_inactive"}
+                field_error(
+                    f"emails/{i}", f"not an active employee: {raw}", f"不是在职员工：{raw}", "unknown_or_inactive"
+                )
                 for i, raw in bad
             ],
         )
@@ -59,7 +62,9 @@ def add(session: Session, *, actor: Person, cycle_id: int, emails: Any, dry_run:
         if cycle.status not in RUNNING:
             raise Conflict(
                 f"This cycle is {cycle.status}: people can be added while it runs; before launch, change its "
-                "participants and launch it."
+                "participants and launch it.",
+                detail_zh=f"该周期的状态是“{status_zh(cycle.status)}”：只能在周期进行中添加人员；"
+                "发起之前，请直接修改参与人员后再发起。",
             )
         before = cycle.participants
         inside = {p.id for p in cycles.population(session, before)}
@@ -69,7 +74,10 @@ def add(session: Session, *, actor: Person, cycle_id: int, emails: Any, dry_run:
             listed = [e for e in before.get("emails") or [] if isinstance(e, str)]
             cycle.participants = {**before, "emails": listed + [p.email for p in new if p.email not in listed]}
         elif new:  # "all" takes in every active employee already; nothing else is stored as a string
-            raise Conflict(f"This cycle's participants ({before!r}) cannot take in more people.")
+            raise Conflict(
+                f"This cycle's participants ({before!r}) cannot take in more people.",
+                detail_zh=f"该周期的参与人员设置（{before!r}）无法再加入更多人员。",
+            )
         to_start = [p for p in people if p.id not in have]
         if new or to_start:
             audit.record(

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn import spiff
 from engine.core import clock
-from engine.core.errors import Conflict, InvalidInput, NotFound
+from engine.core.errors import Conflict, InvalidInput, status_zh
 from engine.notify import outbox
 from engine.ops import assign
-from engine.process import due, kernel, raters
+from engine.process import due, kernel, raters, refusals
 from engine.process.kernel import Change
 from engine.review.release import RESULTS_RELEASED
 from engine.store.models import AuditEvent, Person, ReviewRecord, Task
+from forms.validation import field_error
 
 REOPENED = "task.reopened"
 RESET = "reset"  # a task status: a completed later step undone by a reopen (a new task takes its place when reached)
@@ -27,13 +28,11 @@ RESET = "reset"  # a task status: a completed later step undone by a reopen (a n
 def reason_of(reason: Any) -> str:
     """The reason every live operation needs (audited), or a 422."""
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput(
-            "Give a reason; it is recorded with the change.", errors=[{"path": "reason", "message": "required"}]
-        )
+        en, zh = "Give a reason; it is recorded with the change.", "请填写理由，它会随这次更改一起记录。"
+        raise InvalidInput(en, detail_zh=zh, errors=[field_error("reason", en, zh, "required")])
     if len(reason) > 2000:
-        raise InvalidInput(
-            "The reason may hold at most 2000 characters.", errors=[{"path": "reason", "message": "too long"}]
-        )
+        en, zh = "The reason may hold at most 2000 characters.", "理由最多 2000 个字符，请缩短。"
+        raise InvalidInput(en, detail_zh=zh, errors=[field_error("reason", en, zh, "too_long")])
     return reason.strip()
 
 
@@ -51,31 +50,41 @@ def reopen(
     why = reason_of(reason)
     instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
     if instance_id is None:
-        raise NotFound(f"No task with id {task_id} for you.")
+        raise refusals.task_not_found(task_id)
 
     def step(change: Change) -> dict[str, Any]:
         task = session.get(Task, task_id, populate_existing=True)
         assert task is not None
         instance = change.instance
         if instance.status == "cancelled":
-            raise Conflict("This review was cancelled; it is kept read only and nothing in it can be reopened.")
+            raise Conflict(
+                "This review was cancelled; it is kept read only and nothing in it can be reopened.",
+                detail_zh="该评估已被取消，仅以只读方式保留，其中的任何步骤都不能重新打开。",
+            )
         if task.status == "open" and _reopened_before(session, task):
             change.nothing()  # a retry: the reopen already went through
             return {"id": task.id, "instance_id": instance.id, "status": task.status, "reset": [], "reopened": False}
         if task.status != "completed":
-            raise Conflict(f"Only a completed task can be reopened; this one is {task.status}.")
+            raise Conflict(
+                f"Only a completed task can be reopened; this one is {task.status}.",
+                detail_zh=f"只有已完成的任务才能重新打开；此任务的状态是“{status_zh(task.status)}”。",
+            )
         wf = change.wf
         released = spiff.received(wf, RESULTS_RELEASED)
         if released and not after_release:
             raise Conflict(
                 'The results of this review are released. To reopen it anyway, send "after_release": true with '
-                "the reason; the employee will see the results change."
+                "the reason; the employee will see the results change.",
+                detail_zh="此评估的结果已经发布。如仍要重新打开，请勾选“即使结果已发布”并填写理由；员工会看到结果发生变化。",
             )
         previous = dict(task.submitted or {})
         before = {"status": task.status, "completed_by": _email(session, task.completed_by_id)}
         undone_ids = spiff.reset(wf, task.spiff_id)
         if task.spiff_id not in {rt.spiff_id for rt in spiff.ready_tasks(wf)}:
-            raise Conflict("This step cannot be reopened: the workflow did not come back to it.")
+            raise Conflict(
+                "This step cannot be reopened: the workflow did not come back to it.",
+                detail_zh="此步骤无法重新打开：流程没有回到这一步。",
+            )
         later = (
             list(
                 session.scalars(

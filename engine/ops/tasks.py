@@ -13,52 +13,63 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core import clock
-from engine.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.core.errors import Forbidden, InvalidInput
 from engine.notify import outbox
 from engine.ops import assign
 from engine.org import people, policy
-from engine.process import kernel, runtime
+from engine.process import kernel, refusals, runtime
 from engine.process.kernel import Change
 from engine.review import reminders
 from engine.store.models import Person, Task, TaskAssignee
+from forms.validation import field_error
 
 
-def _problem(path: str, message: str, code: str) -> InvalidInput:
-    return InvalidInput(message, errors=[{"path": path, "message": message, "code": code}])
+def _problem(path: str, message: str, message_zh: str, code: str) -> InvalidInput:
+    return InvalidInput(message, detail_zh=message_zh, errors=[field_error(path, message, message_zh, code)])
 
 
-def _reason(reason: str | None, what: str) -> str:
+def _reason(reason: str | None, what: str, what_zh: str) -> str:
     text = (reason or "").strip()
     if not text:
-        raise _problem("reason", f"Say why you {what} (reason).", "reason_required")
+        raise _problem(
+            "reason",
+            f"Say why you {what} (reason).",
+            f"请填写{what_zh}的理由，它会记录在审计日志中。",
+            "reason_required",
+        )
     return text
 
 
 def _instance_of(session: Session, task_id: int) -> int:
     instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
     if instance_id is None:
-        raise NotFound(f"No task with id {task_id} for you.")
+        raise refusals.task_not_found(task_id)
     return instance_id
 
 
-def _hr_task(session: Session, task_id: int, actor: Person, what: str) -> Task:
+def _hr_task(session: Session, task_id: int, actor: Person, what: str, what_zh: str) -> Task:
     """The task HR acts on: 404 for a task the actor may not see, 403 without the MANAGE permission, 409 once it is
     no longer open."""
     task = session.get(Task, task_id, populate_existing=True)
     if task is None or not runtime.can_read_task(actor, task):
-        raise NotFound(f"No task with id {task_id} for you.")
+        raise refusals.task_not_found(task_id)
     if not policy.allows(actor, policy.MANAGE):
-        raise Forbidden(f"This needs one of the roles: {', '.join(policy.holders(policy.MANAGE))}.")
+        raise refusals.needs_roles(policy.holders(policy.MANAGE))
     if task.status != "open":
-        raise Conflict(f"This task is already {task.status}; it was not {what}.")
+        raise refusals.task_done(task.status, f"it was not {what}.", f"本次未{what_zh}。")
     return task
 
 
-def _when(value: datetime, path: str, what: str) -> datetime:
+def _when(value: datetime, path: str, what: str, what_zh: str) -> datetime:
     at = clock.as_utc(value)
     assert at is not None
     if at <= clock.now():
-        raise _problem(path, f"{what} must be in the future (it was {at.isoformat()}).", "not_in_future")
+        raise _problem(
+            path,
+            f"{what} must be in the future (it was {at.isoformat()}).",
+            f"{what_zh}必须是将来的时间（填写的是 {at.strftime('%Y-%m-%d %H:%M')} UTC）。",
+            "not_in_future",
+        )
     return at
 
 
@@ -107,8 +118,8 @@ def reassign(
     instance_id = _instance_of(session, task_id)
 
     def step(change: Change) -> dict[str, Any]:
-        task = _hr_task(session, task_id, actor, "reassigned")
-        why = _reason(reason, "reassign this task")
+        task = _hr_task(session, task_id, actor, "reassigned", "转交")
+        why = _reason(reason, "reassign this task", "转交此任务")
         person = assign.check_target(
             session, instance=change.instance, task=task, person=people.by_email(session, to), email=to
         )
@@ -134,26 +145,42 @@ def delegate(
     def step(change: Change) -> dict[str, Any]:
         task = session.get(Task, task_id, populate_existing=True)
         if task is None or not runtime.can_read_task(actor, task):
-            raise NotFound(f"No task with id {task_id} for you.")
+            raise refusals.task_not_found(task_id)
         mine = [a for a in runtime.holding(task) if a.person_id == actor.id]
         if not any(a.on_behalf_of_id is None for a in mine):
             if mine:
-                raise Forbidden("You act on this task as a delegate; only its assignee can delegate it.")
+                raise Forbidden(
+                    "You act on this task as a delegate; only its assignee can delegate it.",
+                    detail_zh="你是此任务的受托人；只有任务的负责人本人才能再委托。",
+                )
             if policy.allows(actor, policy.READ_ALL):
-                raise Forbidden("Only the person this task is assigned to can delegate it.")
-            raise NotFound(f"No task with id {task_id} for you.")
+                raise Forbidden(
+                    "Only the person this task is assigned to can delegate it.",
+                    detail_zh="只有此任务的负责人本人才能委托它。",
+                )
+            raise refusals.task_not_found(task_id)
         if task.status != "open":
-            raise Conflict(f"This task is already {task.status}; it was not delegated.")
-        ends = _when(until, "until", "The end of the delegation") if until is not None else None
+            raise refusals.task_done(task.status, "it was not delegated.", "本次未委托。")
+        ends = _when(until, "until", "The end of the delegation", "委托的结束时间") if until is not None else None
         person = assign.check_target(
             session, instance=change.instance, task=task, person=people.by_email(session, to), email=to
         )
         rows = {a.person_id: a for a in task.assignees}
         current = rows.get(person.id)
         if person.id == actor.id or (current is not None and current.on_behalf_of_id is None):
-            raise _problem("to", f"{person.email} already holds this task.", "already_assigned")
+            raise _problem(
+                "to",
+                f"{person.email} already holds this task.",
+                f"{person.email} 已经是此任务的负责人。",
+                "already_assigned",
+            )
         if current is not None and current.on_behalf_of_id != actor.id:
-            raise _problem("to", f"{person.email} is already a delegate for this task.", "already_delegate")
+            raise _problem(
+                "to",
+                f"{person.email} is already a delegate for this task.",
+                f"{person.email} 已经是此任务的受托人。",
+                "already_delegate",
+            )
         mine_before = [a for a in task.assignees if a.on_behalf_of_id == actor.id]
         if current is not None and current in runtime.holding(task) and clock.as_utc(current.until) == ends:
             change.nothing()  # the same delegation again
@@ -194,16 +221,14 @@ def delegate(
     return kernel.advance(session, instance_id, step, actor=actor.email)
 
 
-def set_due(
-    session: Session, *, task_id: int, actor: Person, due_at: datetime, reason: str | None
-) -> dict[str, Any]:
+def set_due(session: Session, *, task_id: int, actor: Person, due_at: datetime, reason: str | None) -> dict[str, Any]:
     """HR sets one open task's due date; its reminders start over toward the new date (engine/review/reminders.py)."""
     instance_id = _instance_of(session, task_id)
 
     def step(change: Change) -> dict[str, Any]:
-        task = _hr_task(session, task_id, actor, "changed")
-        why = _reason(reason, "change this due date")
-        due = _when(due_at, "due_at", "The new due date")
+        task = _hr_task(session, task_id, actor, "changed", "更改")
+        why = _reason(reason, "change this due date", "更改截止日期")
+        due = _when(due_at, "due_at", "The new due date", "新的截止日期")
         before = _iso(task.due_at)
         if before == _iso(due):
             change.nothing()

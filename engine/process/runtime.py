@@ -13,21 +13,12 @@ from engine import audit
 from engine.audit import Event
 from engine.bpmn import spiff
 from engine.core import clock
-from engine.core.errors import (
-    Conflict,
-    CycleSettingsBroken,
-    Forbidden,
-    FormInvalid,
-    InvalidInput,
-    NotFound,
-    TooLarge,
-    WorkflowFailed,
-)
+from engine.core.errors import CycleSettingsBroken, FormInvalid, InvalidInput, TooLarge, WorkflowFailed
 from engine.core.settings import get_settings
 from engine.jobs import incidents
 from engine.org import policy
 from engine.org.accounts import roles_of
-from engine.process import definitions, form_rules, hooks, kernel, lanes, raters
+from engine.process import definitions, form_rules, hooks, kernel, lanes, raters, refusals
 from engine.process.kernel import Change, project, transition_events  # noqa: F401 - part of this module's face
 from engine.store.models import AuditEvent, Cycle, Definition, Instance, Person, Task, TaskAssignee
 from engine.store.transaction import transact
@@ -43,7 +34,11 @@ def check_answer(data: Any, *, what: str = "answer") -> None:
     UTF-8 bytes of its JSON, so Chinese text counts as stored, not as escaped)."""
     broken = bad_text(data)
     if broken:
-        raise FormInvalid(f"{len(broken)} field(s) contain text that cannot be saved.", errors=broken)
+        raise FormInvalid(
+            f"{len(broken)} field(s) contain text that cannot be saved.",
+            detail_zh=f"有 {len(broken)} 个字段包含无法保存的文字，请检查后重试。",
+            errors=broken,
+        )
     limit = get_settings().form_max_bytes
     size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
     if size > limit:
@@ -51,7 +46,7 @@ def check_answer(data: Any, *, what: str = "answer") -> None:
         zh = {"draft": "草稿", "answer": "提交的内容"}[what]
         en = f"This {what} is {mine} KB; a form may hold at most {kb} KB. Please shorten the longest texts."
         cn = f"此{zh}大小为 {mine} KB，表单最多可容纳 {kb} KB，请缩短最长的文字。"
-        raise TooLarge(f"{en} / {cn}", errors=[field_error("", en, cn, "too_large")])
+        raise TooLarge(f"{en} / {cn}", detail_zh=cn, errors=[field_error("", en, cn, "too_large")])
 
 
 def subject_data(person: Person) -> dict[str, Any]:
@@ -148,7 +143,7 @@ def complete_task(
     a `reason`, HR completes someone else's task for them (never a 360 rater's answer: it is the rater's own)."""
     instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
     if instance_id is None:
-        raise NotFound(f"No task with id {task_id} for you.")
+        raise refusals.task_not_found(task_id)
 
     def step(change: Change) -> list[Task]:
         if on_behalf:
@@ -159,7 +154,7 @@ def complete_task(
         else:
             task = _task_for_action(session, task_id, actor)
         if task.status != "open":
-            raise Conflict(f"This task is already {task.status}; nothing was changed.")
+            raise refusals.task_done(task.status, "nothing was changed.", "本次没有做任何更改。")
         whose = _whose(session, task, actor)
         check_answer(data)
         instance = change.instance
@@ -169,7 +164,9 @@ def complete_task(
         errors = validate(schema, data) or form_rules.check(session, schema, data, task_data)
         if errors:
             raise FormInvalid(
-                f"{len(errors)} field(s) need attention before this form can be submitted.", errors=errors
+                f"{len(errors)} field(s) need attention before this form can be submitted.",
+                detail_zh=f"还有 {len(errors)} 处需要修改后才能提交此表单。",
+                errors=errors,
             )
         spiff.complete(wf, task.spiff_id, data)
         computed = hooks.project_records(
@@ -212,22 +209,23 @@ def _task_for_hr(session: Session, task_id: int, actor: Person, reason: str | No
     reason (422), and never a 360 rater's answer (422: the answer is the rater's own, and anonymous)."""
     task = session.get(Task, task_id, populate_existing=True)
     if task is None or not can_read_task(actor, task):
-        raise NotFound(f"No task with id {task_id} for you.")
+        raise refusals.task_not_found(task_id)
     if not policy.allows(actor, policy.MANAGE):
-        raise Forbidden(
-            "Completing a task on someone's behalf needs one of the roles: "
-            f"{', '.join(policy.holders(policy.MANAGE))}."
+        raise refusals.needs_roles(
+            policy.holders(policy.MANAGE), "Completing a task on someone's behalf needs", "代他人完成任务需要"
         )
     if not (reason or "").strip():
         message = "Say why you complete this task on the assignee's behalf (reason)."
-        raise InvalidInput(message, errors=[{"path": "reason", "message": message, "code": "reason_required"}])
+        zh = "请填写代负责人完成此任务的理由，它会记录在审计日志中。"
+        raise InvalidInput(message, detail_zh=zh, errors=[field_error("reason", message, zh, "reason_required")])
     if raters.perspective(task):
         message = (
             "A 360 feedback answer belongs to its rater and stays anonymous: HR cannot give it on their behalf. "
             "Reassign the task or withdraw it instead."
         )
+        zh = "360 反馈的回答属于评价人本人并保持匿名：HR 不能代为填写。请改为转交或撤回此任务。"
         code = "confidential_rater_task"
-        raise InvalidInput(message, errors=[{"path": "on_behalf", "message": message, "code": code}])
+        raise InvalidInput(message, detail_zh=zh, errors=[field_error("on_behalf", message, zh, code)])
     return task
 
 
@@ -288,24 +286,35 @@ def _keep_as_draft(
                 actor=actor.email,
             )
 
+    original = exc.detail
     transact(session, work)
+    kept_zh = "您的回答已保存为草稿，HR 可以看到出错原因。"
     exc.detail += " Your answers were kept as a draft, and HR can see what went wrong."
     if isinstance(exc, CycleSettingsBroken) and exc.detail_zh:
-        exc.detail += f" / {exc.detail_zh}您的回答已保存为草稿，HR 可以看到出错原因。"
+        exc.detail += f" / {exc.detail_zh}{kept_zh}"
+        exc.detail_zh += kept_zh
+    elif not exc.detail_zh:  # a step of the diagram failed: its own text (the engine's, in English) stays quoted
+        exc.detail_zh = f"提交时流程出错（{original}）。{kept_zh}"
+    else:
+        exc.detail_zh += kept_zh
 
 
 def save_draft(session: Session, *, task_id: int, actor: Person, data: Any) -> Task:
     if not isinstance(data, dict):
-        raise FormInvalid("A draft must be a JSON object.", errors=[{"path": "", "message": "Expected an object."}])
+        raise FormInvalid(
+            "A draft must be a JSON object.",
+            detail_zh="草稿必须是一个 JSON 对象。",
+            errors=[field_error("", "Expected an object.", "应为一个对象。", "type")],
+        )
     check_answer(data, what="draft")
     instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
     if instance_id is None:
-        raise NotFound(f"No task with id {task_id} for you.")
+        raise refusals.task_not_found(task_id)
 
     def step(change: Change) -> Task:
         task = _task_for_action(session, task_id, actor)
         if task.status != "open":
-            raise Conflict(f"This task is already {task.status}; the draft was not saved.")
+            raise refusals.task_done(task.status, "the draft was not saved.", "草稿没有保存。")
         task.draft = data
         change.event("task.draft_saved", {"name": task.name, "fields": sorted(data)}, task_id=task.id)
         return task
@@ -317,14 +326,12 @@ def _task_for_action(session: Session, task_id: int, actor: Person) -> Task:
     task = session.get(Task, task_id, populate_existing=True)
     if task is None or not can_read_task(actor, task):
         if task is not None and _held_before(session, task, actor):
-            raise Conflict(
-                "This task was given to someone else while you were working on it; nothing was saved or submitted."
-            )
-        raise NotFound(f"No task with id {task_id} for you.")
+            raise refusals.reassigned_away()
+        raise refusals.task_not_found(task_id)
     if not holds(actor, task):
         if roles_of(actor) & READERS:
-            raise Forbidden("Only the person this task is assigned to can complete it.")
-        raise NotFound(f"No task with id {task_id} for you.")
+            raise refusals.only_assignee()
+        raise refusals.task_not_found(task_id)
     return task
 
 

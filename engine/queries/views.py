@@ -12,7 +12,7 @@ from engine.core import clock
 from engine.core.errors import Forbidden, NotFound
 from engine.org import policy
 from engine.org.people import person_ref
-from engine.process import definitions
+from engine.process import definitions, refusals
 from engine.process.runtime import assignees, can_read_task, holds
 from engine.review import anonymity
 from engine.review.anonymity import Sight
@@ -66,16 +66,17 @@ def _subjects(session: Session, ids: set[int]) -> dict[int, Person]:
 def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, Any]:
     task = session.get(Task, task_id)
     if task is None or not can_read_task(actor, task):
-        raise NotFound(f"No task with id {task_id} for you.")
+        raise refusals.task_not_found(task_id)
     mine = holds(actor, task)
     if not mine and anonymity.perspective(task):
         seen = anonymity.sight(session, viewer=actor, instance=task.instance)
         if seen is Sight.SUMMARY:
-            raise NotFound(f"No task with id {task_id} for you.")
+            raise refusals.task_not_found(task_id)
         if seen is Sight.ANONYMOUS:
             raise Forbidden(
                 "This is a rater's answer, and raters are anonymous. To see who answered, open rater detail for "
-                f"this review with a reason first: POST /api/instances/{task.instance_id}/rater-detail."
+                f"this review with a reason first: POST /api/instances/{task.instance_id}/rater-detail.",
+                detail_zh="这是评价人的回答，评价人是匿名的。如需查看是谁回答的，请先在此评估的页面上填写理由，打开评价人详情。",
             )
     subject_id = task.instance.subject_id
     view = task_summary(task, session.get(Person, subject_id) if subject_id else None)
@@ -103,12 +104,18 @@ def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dic
     tasks of others appear only as counts, or in full once rater detail is open (engine/review/anonymity.py)."""
     instance = session.get(Instance, instance_id)
     if instance is None:
-        raise NotFound(f"No instance with id {instance_id} for you.")
+        raise NotFound(
+            f"No instance with id {instance_id} for you.",
+            detail_zh=f"没有找到编号为 {instance_id} 的评估，或你无权查看它。",
+        )
     tasks = list(session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
     reader = policy.allows(actor, policy.READ_ALL)
     mine = [t for t in tasks if holds(actor, t)]
     if not reader and not mine and instance.subject_id != actor.id:
-        raise NotFound(f"No instance with id {instance_id} for you.")
+        raise NotFound(
+            f"No instance with id {instance_id} for you.",
+            detail_zh=f"没有找到编号为 {instance_id} 的评估，或你无权查看它。",
+        )
     definition = session.get(Definition, instance.definition_id)
     assert definition is not None
     subject = session.get(Person, instance.subject_id)
@@ -147,7 +154,7 @@ def instance_events(session: Session, *, actor: Person, instance_id: int) -> dic
     is open for them, with the answers shown the anonymous way instead (engine/review/anonymity.py)."""
     instance = session.get(Instance, instance_id)
     if instance is None:
-        raise NotFound(f"No instance with id {instance_id}.")
+        raise refusals.instance_not_found(instance_id)
     rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
     out = []
     for row in rows:

@@ -31,6 +31,7 @@ from engine.process.raters import stand_ins as stand_ins
 from engine.review import feedback
 from engine.store.models import AuditEvent, Cycle, Instance, Person, Task, TaskAssignee
 from engine.store.transaction import transact
+from forms.validation import field_error
 
 DETAIL_MINUTES = 30
 OPENED = "rater_detail.opened"
@@ -102,18 +103,24 @@ def open_detail(session: Session, *, viewer: Person, instance_id: int, reason: A
     text = reason.strip() if isinstance(reason, str) else ""
     if not REASON_MIN <= len(text) <= REASON_MAX:
         message = f"Say why you need to see who gave which answer, in {REASON_MIN} to {REASON_MAX} characters."
-        raise InvalidInput(message, errors=[{"path": "reason", "message": message}])
+        zh = f"请用 {REASON_MIN} 到 {REASON_MAX} 个字符说明你为什么需要查看每条回答是谁给出的。"
+        raise InvalidInput(message, detail_zh=zh, errors=[field_error("reason", message, zh, "reason_length")])
     if not policy.allows(viewer, policy.READ_ALL):
-        raise Forbidden("Only HR admins, auditors and admins may open rater detail.")
+        raise Forbidden(
+            "Only HR admins, auditors and admins may open rater detail.",
+            detail_zh="只有 HR 管理员、审计员和管理员可以打开评价人详情。",
+        )
 
     def work() -> dict[str, Any]:
         instance = session.get(Instance, instance_id)
         if instance is None:
-            raise NotFound(f"No instance with id {instance_id}.")
+            raise NotFound(f"No instance with id {instance_id}.", detail_zh=f"没有编号为 {instance_id} 的评估。")
         if involved(session, viewer=viewer, instance=instance):
             raise Forbidden(
                 "You take part in this review (as its subject, in its manager chain or as a rater), so who gave "
-                "which answer stays hidden from you whatever your roles."
+                "which answer stays hidden from you whatever your roles.",
+                detail_zh="你参与了此评估（作为被评估人、其上级链中的一员或评价人），因此无论你有什么角色，"
+                "都不能看到每条回答是谁给出的。",
             )
         until = clock.now() + timedelta(minutes=DETAIL_MINUTES)
         audit.record(

@@ -107,7 +107,7 @@ def create_cycle(
 def get_cycle(session: Session, cycle_id: int) -> Cycle:
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
-        raise NotFound(f"No cycle with id {cycle_id}.")
+        raise NotFound(f"No cycle with id {cycle_id}.", detail_zh=f"没有编号为 {cycle_id} 的评估周期。")
     return cycle
 
 

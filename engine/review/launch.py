@@ -38,7 +38,7 @@ def lock_cycle(session: Session, cycle_id: int) -> Cycle:
         .execution_options(populate_existing=True)
     ).first()
     if cycle is None:
-        raise NotFound(f"No cycle with id {cycle_id}.")
+        raise NotFound(f"No cycle with id {cycle_id}.", detail_zh=f"没有编号为 {cycle_id} 的评估周期。")
     return cycle
 
 

@@ -49,7 +49,10 @@ def transact(session: Session, work: Callable[[], T], *, attempts: int = ATTEMPT
                 raise
             log.info("conflict on attempt %d: %s", attempt, exc.__class__.__name__)
             if attempt == attempts:
-                raise Conflict("Someone else changed this at the same moment; please try again.") from None
+                raise Conflict(
+                    "Someone else changed this at the same moment; please try again.",
+                    detail_zh="有人在同一时刻修改了这里，本次没有保存；请重试。",
+                ) from None
     raise AssertionError("unreachable")
 
 
@@ -80,5 +83,5 @@ def lock_instance(session: Session, instance_id: int) -> Instance:
         select(Instance).where(Instance.id == instance_id).with_for_update().execution_options(populate_existing=True)
     ).first()
     if instance is None:
-        raise NotFound(f"No instance with id {instance_id}.")
+        raise NotFound(f"No instance with id {instance_id}.", detail_zh=f"没有编号为 {instance_id} 的评估。")
     return instance

@@ -67,7 +67,8 @@ def test_every_route_declares_its_success_body(client):
 def test_every_api_route_declares_the_error_body(client):
     doc = client.get("/openapi.json").json()
     body = doc["components"]["schemas"]["ErrorBody"]
-    assert set(body["properties"]) == {"error", "detail", "errors"} and set(body["required"]) == {"error", "detail"}
+    assert set(body["properties"]) == {"error", "detail", "detail_zh", "errors"}
+    assert set(body["required"]) == {"error", "detail"}
     for method, path, op in _operations(doc):
         if not path.startswith("/api/"):
             continue
