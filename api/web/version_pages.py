@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 from api.deps import Id, SessionDep
 from api.errors import status_for
 from api.web import audit_pages, hr_pages, version_view
-from api.web.i18n import Text, locale_for
+from api.web.i18n import Text, locale_for, refusal
 from api.web.render import page
 from api.web.session import CSRF, WebHR
 from engine.core.errors import InvalidInput, NotFound, ReviewflowError, TooLarge
@@ -56,7 +56,7 @@ def _version(text: str) -> int:
 def _refused(cycle_id: int, request: Request, db: SessionDep, exc: ReviewflowError, form: str, values: Any) -> Response:
     """An engine refusal on the dashboard's version form, with what was chosen (an unknown version: 404)."""
     db.rollback()
-    error = {"form": form, "message": exc.detail, "fields": values}
+    error = {"form": form, **refusal(exc), "fields": values}
     return hr_pages._dashboard(request, db, cycle_id, status_code=status_for(exc), versions_error=error)
 
 
@@ -124,7 +124,7 @@ async def _revert(instance_id: int, request: Request, db: SessionDep, person: Pe
             raise
         db.rollback()
         return audit_pages._instance_page(
-            request, db, person, instance_id, status_code=status_for(exc), revert_error=exc.detail
+            request, db, person, instance_id, status_code=status_for(exc), revert_error=refusal(exc)
         )
     if confirm:
         return RedirectResponse(f"/instances/{instance_id}", status_code=303)
@@ -173,7 +173,7 @@ async def people_preview(request: Request, db: SessionDep, person: WebHR) -> Res
         found = _import(db, person, data, deactivate, dry_run=True)
     except ReviewflowError as exc:
         db.rollback()
-        return _people_page(request, db, status_for(exc), error=exc.detail)
+        return _people_page(request, db, status_for(exc), error=refusal(exc))
     preview = {
         **found,
         "effects": version_view.effects(db, found["effects"]),
@@ -200,5 +200,5 @@ async def people_confirm(request: Request, db: SessionDep, person: WebHR) -> Res
         done = _import(db, person, data, values["deactivate_missing"] == "yes", dry_run=False)
     except ReviewflowError as exc:
         db.rollback()
-        return _people_page(request, db, status_for(exc), error=exc.detail)
+        return _people_page(request, db, status_for(exc), error=refusal(exc))
     return _people_page(request, db, result=done["people"], applied=version_view.effects(db, done["effects"]))
