@@ -161,6 +161,36 @@ TABLE = [
         ids={"cycle_id": "cycle"},
         body=lambda w: {"data": {"emails": MANAGER}},
     ),
+    # Task administration (api/web/task_admin_pages.py): the assignee delegates (readers are refused openly, the
+    # rest do not learn the task exists); HR moves a due date. Previews first, then the confirms.
+    Row(
+        "POST",
+        "/tasks/{task_id}/delegate/preview",
+        post(rule(404, employee=200, hr=403, auditor=403, admin=403)),
+        ids={"task_id": "task"},
+        body=lambda w: {"data": {"to": MANAGER, "until": ""}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/due/preview",
+        post(HR_ONLY),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"due_at": "2099-01-01T09:00", "reason": "Covering a leave"}},
+    ),
+    Row(
+        "POST",
+        "/tasks/{task_id}/delegate",
+        post(rule(404, employee=303, hr=403, auditor=403, admin=403)),
+        ids={"task_id": "task"},
+        body=lambda w: {"data": {"to": MANAGER, "until": ""}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/due",
+        post(rule(403, hr=303, admin=303)),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"due_at": "2099-01-01T09:00", "reason": "Covering a leave"}},
+    ),
     Row(
         "POST",
         "/instances/{instance_id}/tasks/{task_id}/reassign",
