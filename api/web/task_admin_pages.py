@@ -1,9 +1,10 @@
-"""Task administration as pages (issue 12): the assignee delegates their task (on the task page) and HR moves an open
-task's due date (on the instance page). As with HR's other live operations (api/web/ops_pages.py), each form first
-POSTs to `…/preview`, which runs the engine operation as a dry run (nothing kept) and shows what would change with a
-Confirm button carrying the same fields; the confirm POST makes the change. An engine refusal (a 422 rule, a 409)
-comes back on the form with what was typed kept, with the API's status for it; a task the visitor may not see is
-the 404 page, an operation their role may not do the 403 page."""
+"""Task administration as pages (issue 12): the assignee delegates their task (on the task page); HR moves an open
+task's due date (on the instance page) or completes it on its assignee's behalf (the task's form, with a reason).
+As with HR's other live operations (api/web/ops_pages.py), the delegation and the due date first POST to
+`…/preview`, which runs the engine operation as a dry run (nothing kept) and shows what would change with a Confirm
+button carrying the same fields; the confirm POST makes the change. An engine refusal (a 422 rule, a 409) comes back
+on the form with what was typed kept, with the API's status for it; a task the visitor may not see is the 404 page,
+an operation their role may not do the 403 page."""
 
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ from sqlalchemy import select
 
 from api.deps import Id, SessionDep
 from api.errors import status_for
-from api.web import audit_pages, participant_pages
+from api.web import audit_pages, formkit, participant_pages
+from api.web.render import page
 from api.web.session import CSRF, WebHR, WebPerson
-from engine.core.errors import Forbidden, InvalidInput, NotFound, ReviewflowError
+from engine.core.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound, ReviewflowError
+from engine.ops import assign
 from engine.ops import tasks as task_admin
 from engine.process import due as due_rules
+from engine.process import raters, runtime
+from engine.queries import browse, views
 from engine.store.models import Person, Task
 
 router = APIRouter(include_in_schema=False)
@@ -143,3 +148,99 @@ async def due_preview(instance_id: Id, task_id: Id, request: Request, db: Sessio
 async def due(instance_id: Id, task_id: Id, request: Request, db: SessionDep, person: WebHR) -> Response:
     """HR: move an open task's due date, with a reason (audited); its reminders follow the new date."""
     return await _due(instance_id, task_id, request, db, person, confirm=True)
+
+
+# --- complete on the assignee's behalf (HR, from the instance page) ------------------------------------------------
+
+
+def _on_behalf_page(
+    request: Request,
+    db: SessionDep,
+    person: Person,
+    instance_id: int,
+    task_id: int,
+    *,
+    data: dict[str, Any] | None = None,
+    reason: str = "",
+    errors: list[dict[str, Any]] | None = None,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The task's form for HR to fill in for its assignee (the participant form's fields, prefilled with their
+    draft), with the reason HR gives; a 360 rater's answer is never given on their behalf (the engine's 422)."""
+    task = _task_of(db, instance_id, task_id)
+    if task.status != "open":
+        raise Conflict(f"This task is already {task.status}; there is nothing to complete.")
+    if raters.perspective(task):
+        raise InvalidInput(
+            "A 360 feedback answer belongs to its rater and stays anonymous: HR cannot give it on their behalf. "
+            "Reassign the task or withdraw it instead."
+        )
+    view = views.task_detail(db, actor=person, task_id=task_id)
+    schema = view["form"]["schema"]
+    return page(
+        request,
+        "task_on_behalf.html",
+        status_code=status_code,
+        instance_id=instance_id,
+        task=view,
+        holders=assign.holders(task),
+        schema=schema,
+        values=data if data is not None else (view["data"] or {}),
+        context=view.get("context") or {},
+        reason=reason,
+        errors=errors or [],
+        errors_at=formkit.errors_by_path(errors or []),
+        problem=problem,
+        people=browse.directory(db),
+        formkit=formkit,
+    )
+
+
+@router.get("/instances/{instance_id}/tasks/{task_id}/on-behalf")
+def on_behalf_form(instance_id: Id, task_id: Id, request: Request, db: SessionDep, person: WebHR) -> Response:
+    """HR: an open task's form, to submit for its assignee with a reason."""
+    return _on_behalf_page(request, db, person, instance_id, task_id)
+
+
+@router.post("/instances/{instance_id}/tasks/{task_id}/on-behalf", dependencies=[CSRF])
+async def on_behalf(instance_id: Id, task_id: Id, request: Request, db: SessionDep, person: WebHR) -> Response:
+    """HR: submit an open task for its assignee, with a reason (audited as on their behalf); errors come back on the
+    form with everything typed kept."""
+    _task_of(db, instance_id, task_id)
+    view = views.task_detail(db, actor=person, task_id=task_id)
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    reason = fields.get("on_behalf_reason", "").strip()
+    data = formkit.parse(view["form"]["schema"], fields, view.get("context") or {})
+    try:
+        runtime.complete_task(db, task_id=task_id, actor=person, data=data, on_behalf=True, reason=reason)
+    except FormInvalid as exc:
+        db.rollback()
+        return _on_behalf_page(
+            request,
+            db,
+            person,
+            instance_id,
+            task_id,
+            data=data,
+            reason=reason,
+            errors=exc.errors,
+            status_code=status_for(exc),
+        )
+    except (NotFound, Forbidden):
+        raise
+    except ReviewflowError as exc:
+        db.rollback()
+        return _on_behalf_page(
+            request,
+            db,
+            person,
+            instance_id,
+            task_id,
+            data=data,
+            reason=reason,
+            problem=exc.detail,
+            status_code=status_for(exc),
+        )
+    return RedirectResponse(f"/instances/{instance_id}", status_code=303)

@@ -98,6 +98,12 @@ TABLE = [
     Row("GET", "/cycles/{cycle_id}/progress.json", data(READERS), ids={"cycle_id": "cycle"}),
     Row("GET", "/audit", READERS),
     Row("GET", "/instances/{instance_id}", READERS, ids={"instance_id": "instance"}),
+    Row(  # HR fills in an open task for its assignee (a page that exists only to change something)
+        "GET",
+        "/instances/{instance_id}/tasks/{task_id}/on-behalf",
+        HR_ONLY,
+        ids={"instance_id": "instance", "task_id": "task"},
+    ),
     Row("GET", "/instances/{instance_id}/diagram.xml", data(READERS), ids={"instance_id": "instance"}),
     Row("GET", "/instances/{instance_id}/events.json", data(READERS), ids={"instance_id": "instance"}),
     Row("GET", "/instances/{instance_id}/events.csv", data(READERS), ids={"instance_id": "instance"}),
@@ -177,6 +183,13 @@ TABLE = [
         ids={"instance_id": "instance", "task_id": "task"},
         body=lambda w: {"data": {"due_at": "2099-01-01T09:00", "reason": "Covering a leave"}},
     ),
+    Row(  # without a reason: refused for HR with 422 (after the permission check), the task stays open
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/on-behalf",
+        post(rule(403, hr=422, admin=422)),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"progress": "Shipped the icons", "mood": "4"}},
+    ),
     Row(
         "POST",
         "/tasks/{task_id}/delegate",
@@ -253,7 +266,8 @@ def test_every_page_route_has_a_row():
     assert sorted(in_table - served) == [], "rows for page routes the app no longer serves"
 
 
-FORM_PAGES = {"/modeler", "/cycles/new", "/people"}  # pages that exist only to change something
+# pages that exist only to change something
+FORM_PAGES = {"/modeler", "/cycles/new", "/people", "/instances/{instance_id}/tasks/{task_id}/on-behalf"}
 AUDITED_READS = {"/instances/{instance_id}/rater-detail"}  # a POST that opens what a reader may read, audited
 
 

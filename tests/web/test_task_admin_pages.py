@@ -211,3 +211,49 @@ def test_the_due_date_speaks_chinese_to_a_chinese_reader(world):
     r = post(hr, f"{where}/tasks/{world['task']}/due/preview", {"due_at": "2027-03-20", "reason": "休假"}, where)
     assert "的截止时间将改为 2027-03-20 23:59 UTC（原为 2027-03-11 09:00 UTC）。" in r.text
     assert "升级给 HR" in r.text and "will be due" not in r.text
+
+
+# --- complete on behalf ---------------------------------------------------------------------------------------------
+
+GOOD = {"progress": "Shipped the icon set", "blockers/0": "VPN", "mood": "4"}
+
+
+def test_hr_completes_a_task_on_the_assignees_behalf_from_the_instance_page(world, session):
+    me = sign_in(world["app"], EMPLOYEE)
+    token = token_in(me.get(f"/tasks/{world['task']}").text)
+    draft = {"progress": "Half-way there", "action": "draft", "csrf_token": token}
+    assert me.post(f"/tasks/{world['task']}", data=draft, follow_redirects=False).status_code == 303
+    hr = sign_in(world["app"], f.HR)
+    where = f"/instances/{world['instance']}"
+    form_url = f"{where}/tasks/{world['task']}/on-behalf"
+    assert f'href="{form_url}"' in hr.get(where).text
+    page = hr.get(form_url).text
+    assert f"You submit this form on behalf of {EMPLOYEE}." in page and "Half-way there" in page  # their draft
+    before = event_count(session)
+    r = post(hr, form_url, {**GOOD, "on_behalf_reason": " "}, form_url)  # no reason: refused, typed kept
+    assert r.status_code == 422 and "(reason)" in r.text and "Shipped the icon set" in r.text
+    r = post(hr, form_url, {"progress": "", "mood": "4", "on_behalf_reason": "In hospital <b>"}, form_url)
+    assert r.status_code == 422 and 'id="form-errors"' in r.text and 'value="In hospital &lt;b&gt;"' in r.text
+    session.rollback()
+    assert session.get(Task, world["task"]).status == "open" and event_count(session) == before
+    r = post(hr, form_url, {**GOOD, "on_behalf_reason": "Agreed by phone; in hospital"}, form_url)
+    assert r.status_code == 303 and r.headers["location"] == where
+    session.rollback()
+    session.expire_all()
+    task = session.get(Task, world["task"])
+    assert task is not None and task.status == "completed" and task.submitted["progress"] == "Shipped the icon set"
+    ids = {e: f.people.by_email(session, e).id for e in (EMPLOYEE, f.HR)}  # type: ignore[union-attr]
+    assert (task.on_behalf_of_id, task.completed_by_id) == (ids[EMPLOYEE], ids[f.HR])  # HR for the assignee
+    assert "Agreed by phone; in hospital" in hr.get(where).text
+    assert hr.get(form_url).status_code == 409  # done: nothing left to complete
+
+
+@pytest.mark.parametrize("email,status", [(AUDITOR, 403), (EMPLOYEE, 403)])
+def test_only_hr_may_complete_on_behalf(world, session, email, status):
+    client = sign_in(world["app"], email)
+    form_url = f"/instances/{world['instance']}/tasks/{world['task']}/on-behalf"
+    assert client.get(form_url).status_code == status
+    r = post(client, form_url, {**GOOD, "on_behalf_reason": "x"})
+    assert r.status_code == status and "<html" in r.text.lower()
+    session.rollback()
+    assert session.get(Task, world["task"]).status == "open"
