@@ -83,6 +83,10 @@ def test_the_assignee_delegates_after_a_preview_and_the_delegate_acts_on_their_b
     assert rows(session, world["task"]) == [(EMPLOYEE, None), (OTHER, "2027-03-05T23:59:59+00:00")]
     page = me.get(where).text
     assert 'id="delegates"' in page and f"{OTHER} · until 2027-03-05 23:59 UTC" in page
+    assert (
+        f"from {EMPLOYEE} to {OTHER} · until 2027-03-05 23:59 UTC"
+        in sign_in(world["app"], f.HR).get(f"/instances/{world['instance']}").text
+    )  # the timeline, readable
     # the delegate: the task in their inbox, its page says for whom, and no delegation form
     them = sign_in(world["app"], OTHER)
     assert where in them.get("/inbox").text
@@ -172,7 +176,7 @@ def test_hr_moves_a_due_date_after_a_preview_of_the_reminders(world, session):
     assert due_of(session, world["task"]) == "2027-03-20T17:00:00+00:00"
     assert session.scalar(select(func.count()).select_from(ReminderSent)) == 0
     page = hr.get(where).text
-    assert "Parental leave" in page and "2027-03-20 17:00 UTC" in page
+    assert "due 2027-03-20 17:00 UTC instead of 2027-03-11 09:00 UTC · reason: Parental leave" in page  # timeline
 
 
 def test_a_refused_due_date_comes_back_on_the_form_with_what_was_typed(world, session):
