@@ -19,7 +19,16 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import status_for
-from api.web import audit_pages, hr_pages, ops_pages, participant_pages, session, team_pages, version_pages
+from api.web import (
+    audit_pages,
+    hr_pages,
+    ops_pages,
+    participant_pages,
+    session,
+    task_admin_pages,
+    team_pages,
+    version_pages,
+)
 from api.web.render import page
 from engine.core import errors as e
 
@@ -39,7 +48,7 @@ def wants_json(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (participant_pages, hr_pages, audit_pages, ops_pages, version_pages, team_pages):
+    for module in (participant_pages, hr_pages, audit_pages, ops_pages, task_admin_pages, version_pages, team_pages):
         app.include_router(module.router)
     json_domain = app.exception_handlers[e.ReviewflowError]
     json_http = app.exception_handlers[StarletteHTTPException]

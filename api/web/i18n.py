@@ -71,8 +71,10 @@ class Text:
         """A diagram version as a reader says it: "v3" / "第 3 版"."""
         return f"第 {number} 版" if self.zh else f"v{number}"
 
-    def error(self, err: dict[str, Any]) -> str:
+    def error(self, err: dict[str, Any] | str) -> str:
         """A field problem or a refusal kept as `{"message", "message_zh"}` (`refusal`) in this locale."""
+        if isinstance(err, str):
+            return err
         return str((err.get("message_zh") if self.zh else None) or err.get("message") or "")
 
     def detail(self, exc: ReviewflowError) -> str:
@@ -217,6 +219,12 @@ def action_summary(text: Text, payload: Any) -> str:
         )
     if payload.get("on_behalf_of"):
         parts.append(text.t(f"on behalf of {people(payload['on_behalf_of'])}", f"代 {people(payload['on_behalf_of'])}"))
+    if payload.get("until"):  # a delegation's end
+        parts.append(text.t(f"until {text.when(payload['until'])}", f"截至 {text.when(payload['until'])}"))
+    before, after = payload.get("before"), payload.get("after")
+    if isinstance(before, dict) and isinstance(after, dict) and after.get("due_at"):  # a due date moved
+        old, new = text.when(before.get("due_at")) or text.t("none", "无"), text.when(after["due_at"])
+        parts.append(text.t(f"due {new} instead of {old}", f"截止时间改为 {new}（原为 {old}）"))
     if payload.get("reason"):
         parts.append(text.t(f"reason: {payload['reason']}", f"理由：{payload['reason']}"))
     return " · ".join(parts)

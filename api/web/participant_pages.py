@@ -17,6 +17,7 @@ from api.web.i18n import LANGS, refusal
 from api.web.render import page
 from api.web.session import CSRF, WebPerson
 from engine.core.errors import Conflict, Forbidden, FormInvalid, TooManyAttempts, Unauthorized, WorkflowFailed
+from engine.ops import tasks as task_admin
 from engine.org import accounts, tokens
 from engine.process import runtime
 from engine.queries import browse, views
@@ -121,6 +122,7 @@ def _task_page(
     notice: str | None = None,
     problem: dict[str, str] | None = None,
     status_code: int = 200,
+    **extra: Any,  # the delegation form's preview or error (api/web/task_admin_pages.py)
 ) -> Response:
     view = views.task_detail(db, actor=person, task_id=task_id)
     schema = view["form"]["schema"]
@@ -146,6 +148,8 @@ def _task_page(
         problem=problem,
         people=browse.directory(db) if needs_people and view["can_complete"] else [],
         formkit=formkit,
+        delegation=task_admin.delegation(db, task_id=task_id, viewer=person),
+        **extra,
     )
 
 

@@ -136,10 +136,18 @@ def reassign(
 
 
 def delegate(
-    session: Session, *, task_id: int, actor: Person, to: str, until: datetime | None, reason: str | None = None
+    session: Session,
+    *,
+    task_id: int,
+    actor: Person,
+    to: str,
+    until: datetime | None,
+    reason: str | None = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """The assignee lets `to` act on their open task (complete it, recorded as on their behalf) until `until` (or
-    until the task is done or reassigned). One delegate per assignee: delegating again replaces the delegate."""
+    until the task is done or reassigned). One delegate per assignee: delegating again replaces the delegate.
+    With `dry_run` the same checks run and the answer says what would change; nothing is kept."""
     instance_id = _instance_of(session, task_id)
 
     def step(change: Change) -> dict[str, Any]:
@@ -218,11 +226,15 @@ def delegate(
         )
         return view(task, changed=True)
 
-    return kernel.advance(session, instance_id, step, actor=actor.email)
+    return kernel.advance(session, instance_id, step, actor=actor.email, dry_run=dry_run)
 
 
-def set_due(session: Session, *, task_id: int, actor: Person, due_at: datetime, reason: str | None) -> dict[str, Any]:
-    """HR sets one open task's due date; its reminders start over toward the new date (engine/review/reminders.py)."""
+def set_due(
+    session: Session, *, task_id: int, actor: Person, due_at: datetime, reason: str | None, dry_run: bool = False
+) -> dict[str, Any]:
+    """HR sets one open task's due date; its reminders start over toward the new date (engine/review/reminders.py).
+    The answer also says what happens with reminders (`reminders`: how many sent toward the old date are forgotten,
+    and those still to come toward the new one). With `dry_run` nothing is kept."""
     instance_id = _instance_of(session, task_id)
 
     def step(change: Change) -> dict[str, Any]:
@@ -232,7 +244,8 @@ def set_due(session: Session, *, task_id: int, actor: Person, due_at: datetime, 
         before = _iso(task.due_at)
         if before == _iso(due):
             change.nothing()
-            return view(task, changed=False)
+            return {**view(task, changed=False), "before": before, "reminders": reminders.ahead(session, task, due)}
+        plan = reminders.ahead(session, task, due)
         task.due_at = due
         reminders.forget(session, task.id)
         change.event(
@@ -240,6 +253,25 @@ def set_due(session: Session, *, task_id: int, actor: Person, due_at: datetime, 
             {"name": task.name, "reason": why, "before": {"due_at": before}, "after": {"due_at": _iso(due)}},
             task_id=task.id,
         )
-        return view(task, changed=True)
+        return {**view(task, changed=True), "before": before, "reminders": plan}
 
-    return kernel.advance(session, instance_id, step, actor=actor.email)
+    return kernel.advance(session, instance_id, step, actor=actor.email, dry_run=dry_run)
+
+
+def delegation(session: Session, *, task_id: int, viewer: Person) -> dict[str, Any]:
+    """How `viewer` holds a task they may read: `assignee` (they may delegate it while it is open), `delegate`
+    (acting on behalf of `on_behalf_of` until `until`), or neither; and the task's current delegates."""
+    task = session.get(Task, task_id)
+    if task is None or not runtime.can_read_task(viewer, task):
+        raise refusals.task_not_found(task_id)
+    mine = [a for a in runtime.holding(task) if a.person_id == viewer.id]
+    own = any(a.on_behalf_of_id is None for a in mine)
+    acting = next((a for a in mine if a.on_behalf_of_id is not None), None)
+    by_id = {a.person_id: a.person.email for a in task.assignees}
+    return {
+        "role": "assignee" if own else ("delegate" if acting else None),
+        "can_delegate": own and task.status == "open",
+        "on_behalf_of": by_id.get(acting.on_behalf_of_id or 0) if acting else None,
+        "until": _iso(acting.until) if acting else None,
+        "delegates": [d for d in _delegates(task) if d["active"] and d["on_behalf_of"] == viewer.email],
+    }

@@ -99,6 +99,26 @@ def send_reminders(session: Session) -> int:
     return written
 
 
+def ahead(session: Session, task: Task, due: datetime) -> dict[str, Any]:
+    """What the reminders of an open task would do if it were due at `due`: how many sent toward its current date
+    are forgotten, which would go out at the next scan (`now`: (number, kind)), and those still to come."""
+    cycle = session.get(Cycle, task.instance.cycle_id) if task.instance.cycle_id else None
+    cadence = ((cycle.settings if cycle else None) or {}).get("reminders") or {}
+    sent = len(list(session.scalars(select(ReminderSent.id).where(ReminderSent.task_id == task.id))))
+    if not cadence:
+        return {"cadence": False, "confidential": False, "forgotten": sent, "now": [], "upcoming": []}
+    now, opened = clock.now(), clock.as_utc(task.created_at) or clock.now()
+    confidential = lanes.norm(task.lane) in CONFIDENTIAL_LANES  # never escalated (engine/review/reminders.py)
+    plan = [(n, k, when) for n, k, when in schedule(cadence, due) if not (confidential and k == "escalated")]
+    upcoming = [{"number": n, "kind": k, "at": when.isoformat()} for n, k, when in plan if when > now]
+    soon = [
+        {"number": n, "kind": k}
+        for n, k in due_now(cadence, due=due, opened=opened, now=now)
+        if not (confidential and k == "escalated")
+    ]
+    return {"cadence": True, "confidential": confidential, "forgotten": sent, "now": soon, "upcoming": upcoming}
+
+
 def forget(session: Session, task_id: int) -> None:
     """The task's due date moved: the reminders sent toward the old date are forgotten, so the cadence runs again
     toward the new one (in the caller's transaction)."""

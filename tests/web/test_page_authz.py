@@ -101,6 +101,12 @@ TABLE = [
     Row("GET", "/cycles/{cycle_id}/progress.json", data(READERS), ids={"cycle_id": "cycle"}),
     Row("GET", "/audit", READERS),
     Row("GET", "/instances/{instance_id}", READERS, ids={"instance_id": "instance"}),
+    Row(  # HR fills in an open task for its assignee (a page that exists only to change something)
+        "GET",
+        "/instances/{instance_id}/tasks/{task_id}/on-behalf",
+        HR_ONLY,
+        ids={"instance_id": "instance", "task_id": "task"},
+    ),
     Row("GET", "/instances/{instance_id}/diagram.xml", data(READERS), ids={"instance_id": "instance"}),
     Row("GET", "/instances/{instance_id}/events.json", data(READERS), ids={"instance_id": "instance"}),
     Row("GET", "/instances/{instance_id}/events.csv", data(READERS), ids={"instance_id": "instance"}),
@@ -201,6 +207,43 @@ TABLE = [
         post(HR_ONLY),
         body=lambda w: {"files": {"file": ("org.csv", f.ORG.encode(), "text/csv")}},
     ),
+    # Task administration (api/web/task_admin_pages.py): the assignee delegates (readers are refused openly, the
+    # rest do not learn the task exists); HR moves a due date. Previews first, then the confirms.
+    Row(
+        "POST",
+        "/tasks/{task_id}/delegate/preview",
+        post(rule(404, employee=200, hr=403, auditor=403, admin=403)),
+        ids={"task_id": "task"},
+        body=lambda w: {"data": {"to": MANAGER, "until": ""}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/due/preview",
+        post(HR_ONLY),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"due_at": "2099-01-01T09:00", "reason": "Covering a leave"}},
+    ),
+    Row(  # without a reason: refused for HR with 422 (after the permission check), the task stays open
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/on-behalf",
+        post(rule(403, hr=422, admin=422)),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"progress": "Shipped the icons", "mood": "4"}},
+    ),
+    Row(
+        "POST",
+        "/tasks/{task_id}/delegate",
+        post(rule(404, employee=303, hr=403, auditor=403, admin=403)),
+        ids={"task_id": "task"},
+        body=lambda w: {"data": {"to": MANAGER, "until": ""}},
+    ),
+    Row(
+        "POST",
+        "/instances/{instance_id}/tasks/{task_id}/due",
+        post(rule(403, hr=303, admin=303)),
+        ids={"instance_id": "instance", "task_id": "task"},
+        body=lambda w: {"data": {"due_at": "2099-01-01T09:00", "reason": "Covering a leave"}},
+    ),
     Row(
         "POST",
         "/instances/{instance_id}/tasks/{task_id}/reassign",
@@ -285,7 +328,8 @@ def test_every_page_route_has_a_row():
     assert sorted(in_table - served) == [], "rows for page routes the app no longer serves"
 
 
-FORM_PAGES = {"/modeler", "/cycles/new", "/people"}  # pages that exist only to change something
+# pages that exist only to change something
+FORM_PAGES = {"/modeler", "/cycles/new", "/people", "/instances/{instance_id}/tasks/{task_id}/on-behalf"}
 PERSONAL_PAGES = {"/team"}  # about the visitor's own relations (their direct reports): nothing for a reader to read
 AUDITED_READS = {"/instances/{instance_id}/rater-detail"}  # a POST that opens what a reader may read, audited
 
