@@ -85,6 +85,9 @@ def _results_open_with_the_final_rating_and_say_how_it_was_reached(world: dict[s
     assert (w.COMPANY_GOAL["zh-CN"] if zh else w.COMPANY_GOAL["en"]) in page  # the company goal by its title
     assert ("同事" if zh else "Peers") in page and ("共 2 份回答" if zh else "2 answers") in page
     assert ("做得好的地方" if zh else "What they do well") in page and "Helpful always" in page
+    # the employee sees their own rating of each goal beside their manager's, with the anchors' words
+    ratings = section(page, "评分" if zh else "Ratings")
+    assert ("自评" if zh else "Self-rating") in ratings and ("经理评分" if zh else "Manager's rating") in ratings
     no_raw(page)
     if zh:
         assert "changed" not in page and "subject" not in page and "impact" not in page
