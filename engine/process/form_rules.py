@@ -8,21 +8,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Person
-from forms.validation import field_error
+from engine.bpmn import spiff
+from engine.process import definitions
+from engine.store.models import Person, Task
+from forms import resolve
+from forms.resolve import lookup
+from forms.validation import EMPTY_FORM, field_error
 
-_MISSING = object()
+__all__ = ["check", "context", "lookup", "served"]
 
 
-def lookup(data: dict[str, Any], path: str) -> Any:
-    """A value at a dotted path of task data (`settings.nominations.min`), or None."""
-    value: Any = data
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        else:
-            return None
-    return value
+def served(session: Session, task: Task, locale: str) -> dict[str, Any]:
+    """The form of `task` as served to a reader in `locale`: the house keywords resolved against the task's workflow
+    data into standard JSON Schema (forms/resolve.py). Any answer valid against it is accepted by `complete`, but for
+    the few rules forms/README.md lists ("Served schemas")."""
+    schema = definitions.form_schema(session, task.instance.definition_id, task.form) or EMPTY_FORM
+    data: dict[str, Any] = {}
+    if resolve.needs_data(schema):
+        instance = task.instance
+        wf = spiff.load(instance.state, definitions.spec_of(session, instance.definition_id))
+        data = spiff.task_data(wf, task.spiff_id)
+    return resolve.resolve(schema, data, locale)
 
 
 def check(

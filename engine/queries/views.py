@@ -12,7 +12,7 @@ from engine.core import clock
 from engine.core.errors import Forbidden, NotFound
 from engine.org import policy
 from engine.org.people import person_ref
-from engine.process import definitions
+from engine.process import definitions, form_rules
 from engine.process.runtime import assignees, can_read_task, holds
 from engine.review import anonymity
 from engine.review.anonymity import Sight
@@ -63,7 +63,10 @@ def _subjects(session: Session, ids: set[int]) -> dict[int, Person]:
     return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))} if ids else {}
 
 
-def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, Any]:
+def task_detail(session: Session, *, actor: Person, task_id: int, locale: str | None = None) -> dict[str, Any]:
+    """One task as `actor` may see it. With `locale` its form schema is the one served to API clients: resolved for
+    this task in that language (engine/process/form_rules.py `served`); without, the deployed form as validated on
+    submit, house keywords and all (the pages render it themselves)."""
     task = session.get(Task, task_id)
     if task is None or not can_read_task(actor, task):
         raise NotFound(f"No task with id {task_id} for you.")
@@ -79,7 +82,10 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
             )
     subject_id = task.instance.subject_id
     view = task_summary(task, session.get(Person, subject_id) if subject_id else None)
-    schema = definitions.form_schema(session, task.instance.definition_id, task.form) or EMPTY_FORM
+    if locale is None:
+        schema = definitions.form_schema(session, task.instance.definition_id, task.form) or EMPTY_FORM
+    else:
+        schema = form_rules.served(session, task, locale)
     ui = definitions.form_file(session, task.instance.definition_id, task.ui_form) or {}
     view.update(
         {
