@@ -8,27 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bpmn import spiff
-from engine.process import definitions
-from engine.store.models import Person, Task
-from forms import resolve
+from engine.store.models import Person
 from forms.resolve import lookup
-from forms.validation import EMPTY_FORM, field_error
+from forms.validation import field_error
 
-__all__ = ["check", "context", "lookup", "served"]
-
-
-def served(session: Session, task: Task, locale: str) -> dict[str, Any]:
-    """The form of `task` as served to a reader in `locale`: the house keywords resolved against the task's workflow
-    data into standard JSON Schema (forms/resolve.py). Any answer valid against it is accepted by `complete`, but for
-    the few rules forms/README.md lists ("Served schemas")."""
-    schema = definitions.form_schema(session, task.instance.definition_id, task.form) or EMPTY_FORM
-    data: dict[str, Any] = {}
-    if resolve.needs_data(schema):
-        instance = task.instance
-        wf = spiff.load(instance.state, definitions.spec_of(session, instance.definition_id))
-        data = spiff.task_data(wf, task.spiff_id)
-    return resolve.resolve(schema, data, locale)
+__all__ = ["check", "context", "lookup"]
 
 
 def check(

@@ -8,15 +8,17 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.bpmn import spiff
 from engine.core import clock
 from engine.core.errors import Forbidden, NotFound
 from engine.org import policy
 from engine.org.people import person_ref
-from engine.process import definitions, form_rules
+from engine.process import definitions, kernel
 from engine.process.runtime import assignees, can_read_task, holds
 from engine.review import anonymity
 from engine.review.anonymity import Sight
 from engine.store.models import AuditEvent, Definition, Instance, Person, Task, TaskAssignee
+from forms import resolve
 from forms.validation import EMPTY_FORM
 
 
@@ -65,7 +67,7 @@ def _subjects(session: Session, ids: set[int]) -> dict[int, Person]:
 
 def task_detail(session: Session, *, actor: Person, task_id: int, locale: str | None = None) -> dict[str, Any]:
     """One task as `actor` may see it. With `locale` its form schema is the one served to API clients: resolved for
-    this task in that language (engine/process/form_rules.py `served`); without, the deployed form as validated on
+    this task in that language (`served_form`); without, the deployed form as validated on
     submit, house keywords and all (the pages render it themselves)."""
     task = session.get(Task, task_id)
     if task is None or not can_read_task(actor, task):
@@ -82,10 +84,9 @@ def task_detail(session: Session, *, actor: Person, task_id: int, locale: str | 
             )
     subject_id = task.instance.subject_id
     view = task_summary(task, session.get(Person, subject_id) if subject_id else None)
-    if locale is None:
-        schema = definitions.form_schema(session, task.instance.definition_id, task.form) or EMPTY_FORM
-    else:
-        schema = form_rules.served(session, task, locale)
+    schema = definitions.form_schema(session, task.instance.definition_id, task.form) or EMPTY_FORM
+    if locale is not None:
+        schema = served_form(session, task, schema, locale)
     ui = definitions.form_file(session, task.instance.definition_id, task.ui_form) or {}
     view.update(
         {
@@ -102,6 +103,17 @@ def task_detail(session: Session, *, actor: Person, task_id: int, locale: str | 
         }
     )
     return view
+
+
+def served_form(session: Session, task: Task, schema: dict[str, Any], locale: str) -> dict[str, Any]:
+    """The form `schema` of `task` as served to a reader in `locale`: the house keywords resolved against the task's
+    workflow data into standard JSON Schema (forms/resolve.py). Any answer valid against it is accepted by `complete`,
+    but for the few rules forms/README.md lists ("Served schemas")."""
+    data: dict[str, Any] = {}
+    if resolve.needs_data(schema):
+        wf = kernel.load(session, task.instance.state, task.instance.definition_id)  # read only: nothing is saved
+        data = spiff.task_data(wf, task.spiff_id)
+    return resolve.resolve(schema, data, locale)
 
 
 def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
@@ -164,3 +165,31 @@ def test_every_annual_review_form_accepts_what_its_served_schema_allows(client, 
 
     session.rollback()
     assert session.scalar(select(Instance.status).where(Instance.cycle_id == cycle.id)) == "completed"
+
+
+@pytest.mark.both_dbs
+def test_the_served_schema_says_what_complete_refuses(client, session):
+    """The failure a schema-driven client met: more goals than the cycle allows (4 here, 7 in the stored schema), and
+    a company goal not on offer, looked fine to it."""
+    f.org(session)
+    f.launched(session, deploy_shipped(session, "annual_review"), [SUBJECT], settings=SETTINGS)
+    en, zh = Reader(client, session, SUBJECT, lang="en"), Reader(client, session, SUBJECT)
+    task_id = en.task("draft_goals")["id"]
+    r = client.get(f"/api/tasks/{task_id}", headers=en.headers)
+    assert r.headers["content-language"] == "en"
+    schema = r.json()["form"]["schema"]
+    valid = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+    goal = {"title": "Ship", "description": "d", "metric": "m", "target": "t", "due_date": "2027-01-31"}
+    five = {"goals": [{**goal, "weight": 20}] * 5}
+    stray = {"goals": [{**goal, "weight": 40, "aligned_to": "G9"}, *[{**goal, "weight": 30}] * 2]}
+    for answer, code in ((five, "x-bounds-from"), (stray, "x-choices-from")):
+        assert not valid.is_valid(answer)
+        r = client.post(f"/api/tasks/{task_id}/complete", headers=en.headers, json={"data": answer})
+        assert r.status_code == 422 and code in r.text, r.text
+    assert zh.task("draft_goals")["form"]["schema"]["title"] == "本周期目标"  # their own language, unasked
+    aligned = schema["properties"]["goals"]["items"]["properties"]["aligned_to"]
+    assert aligned["oneOf"] == [{"const": "G1", "title": "Grow adoption"}, {"const": "G2", "title": "Keep customers"}]
+    three = {"goals": [{**goal, "weight": 40, "aligned_to": "G2"}, *[{**goal, "weight": 30}] * 2]}
+    assert valid.is_valid(three)
+    r = client.post(f"/api/tasks/{task_id}/complete", headers=en.headers, json={"data": three})
+    assert r.status_code == 200, r.text
