@@ -19,7 +19,9 @@ from forms.bundle import walk
 from forms.resolve import RESOLVED
 from tests import factories as f
 from tests.api.schema_values import from_schema
-from tests.workflows.steps import HR, LEAD, PEERS, deploy_shipped
+from tests.workflows.calibration_steps import CEO, MEMBERS, OVERALL, calibration_cycle, make_group, to_manager_rating
+from tests.workflows.calibration_steps import HR as CALIBRATION_HR
+from tests.workflows.steps import EMPLOYEE, HR, LEAD, PEERS, deploy_shipped
 
 SUBJECT, MANAGER = LEAD, "ceo@initech.test"
 REPORTS = ["designer1@initech.test", "designer2@initech.test", *PEERS]
@@ -87,8 +89,9 @@ class Reader:
         assert r.status_code == 200, r.text
         return r.json()
 
-    def fill(self, name: str, pins: dict[str, Any] | None = None, *, examples: bool = True) -> Any:
-        """Check generated answers for the open task `name` (dry runs), then submit one (with `pins` fixed)."""
+    def fill(self, name: str, pins: dict[str, Any] | None = None, *, examples: bool = True, more: Any = None) -> Any:
+        """Check generated answers for the open task `name` (dry runs), then submit one (with `pins` fixed). `more`
+        repairs what else a client must know for this form (the calibration session's rules)."""
         task = self.task(name)
         schema = task["form"]["schema"]
         Draft202012Validator.check_schema(schema)
@@ -99,8 +102,12 @@ class Reader:
         self.session.expire_all()
         person = f.people.by_email(self.session, self.email)
 
-        def accepted(value: Any) -> None:
+        def fixed(value: Any) -> Any:
             value = repair(value, schema, pool)
+            return more(value) if more else value
+
+        def accepted(value: Any) -> None:
+            value = fixed(value)
             assert valid.is_valid(value), list(valid.iter_errors(value))
             try:
                 runtime.complete_task(self.session, task_id=task["id"], actor=person, data=value, dry_run=True)
@@ -115,7 +122,7 @@ class Reader:
             drawn.append(value)
 
         ONE(given(from_schema(_pinned(schema, pins or {})))(keep))()
-        value = repair(drawn[0], schema, pool)
+        value = fixed(drawn[0])
         assert valid.is_valid(value)
         r = self.client.post(f"/api/tasks/{task['id']}/complete", headers=self.headers, json={"data": value})
         assert r.status_code == 200, (name, value, r.text)
@@ -193,3 +200,42 @@ def test_the_served_schema_says_what_complete_refuses(client, session):
     assert valid.is_valid(three)
     r = client.post(f"/api/tasks/{task_id}/complete", headers=en.headers, json={"data": three})
     assert r.status_code == 200, r.text
+
+
+def test_calibration_forms_accept_what_their_served_schemas_allow(client, session):
+    """With calibration on, the review waits for its group's session: the facilitator's and the committee's forms."""
+    cycle = calibration_cycle(session)
+    make_group(session, cycle)
+    for member in MEMBERS:
+        to_manager_rating(session, member)
+
+    def once_each_and_a_change(value: dict[str, Any]) -> dict[str, Any]:
+        """A person at most once per round, and a rating other than the one they have (forms/README.md)."""
+        rows = {row["person"]: row for row in value.get("changes") or []}
+        changes = [
+            {**row, "rating": row["rating"] % 5 + 1} if row["rating"] == OVERALL[p] else row for p, row in rows.items()
+        ]
+        return {**value, "changes": changes} if "changes" in value else value
+
+    Reader(client, session, CALIBRATION_HR, lang="en").fill(
+        "calibrate", {"calibration_decision": "sign_off"}, more=once_each_and_a_change
+    )
+    Reader(client, session, CEO).fill("sign_off", {"sign_off": "agree"})
+    Reader(client, session, LEAD, lang="en").fill("sign_off", {"sign_off": "agree"}, examples=False)
+    session.rollback()
+    statuses = session.scalars(
+        select(Instance.status).where(Instance.cycle_id == cycle.id, Instance.kind == "calibration")
+    )
+    assert list(statuses) == ["completed"]
+
+
+def test_simple_review_forms_accept_what_their_served_schemas_allow(client, session):
+    f.org(session)
+    cycle = f.launched(session, deploy_shipped(session, "simple_review"), [EMPLOYEE])
+    employee, lead = Reader(client, session, EMPLOYEE), Reader(client, session, LEAD, lang="en")
+    employee.fill("self_review")
+    lead.fill("manager_review")
+    employee.fill("acknowledge", {"agree": False})  # a disagreement goes to HR
+    Reader(client, session, HR).fill("hr_review")
+    session.rollback()
+    assert session.scalar(select(Instance.status).where(Instance.cycle_id == cycle.id)) == "completed"
