@@ -66,8 +66,8 @@ def _subjects(session: Session, ids: set[int]) -> dict[int, Person]:
 
 
 def task_detail(session: Session, *, actor: Person, task_id: int, locale: str | None = None) -> dict[str, Any]:
-    """One task as `actor` may see it. With `locale` its form schema is the one served to API clients: resolved for
-    this task in that language (`served_form`); without, the deployed form as validated on
+    """One task as `actor` may see it. With `locale` the form schema of an open task is the one served to API
+    clients: resolved for this task in that language (`served_form`); otherwise the deployed form as validated on
     submit, house keywords and all (the pages render it themselves)."""
     task = session.get(Task, task_id)
     if task is None or not can_read_task(actor, task):
@@ -85,7 +85,7 @@ def task_detail(session: Session, *, actor: Person, task_id: int, locale: str | 
     subject_id = task.instance.subject_id
     view = task_summary(task, session.get(Person, subject_id) if subject_id else None)
     schema = definitions.form_schema(session, task.instance.definition_id, task.form) or EMPTY_FORM
-    if locale is not None:
+    if locale is not None and task.status == "open":  # a closed task has nothing to fill: its form as deployed
         schema = served_form(session, task, schema, locale)
     ui = definitions.form_file(session, task.instance.definition_id, task.ui_form) or {}
     view.update(
@@ -111,8 +111,12 @@ def served_form(session: Session, task: Task, schema: dict[str, Any], locale: st
     but for the few rules forms/README.md lists ("Served schemas")."""
     data: dict[str, Any] = {}
     if resolve.needs_data(schema):
-        wf = kernel.load(session, task.instance.state, task.instance.definition_id)  # read only: nothing is saved
-        data = spiff.task_data(wf, task.spiff_id)
+        definition_id = task.instance.definition_id
+        wf = kernel.load(session, task.instance.state, definition_id)  # read only: nothing is saved
+        hidden = set(definitions.confidential(session, definition_id)) | definitions.private_fields(
+            session, definition_id
+        )  # raters' answers and private notes never shape what a reader is served (not even a count or a title)
+        data = {k: v for k, v in spiff.task_data(wf, task.spiff_id).items() if k not in hidden}
     return resolve.resolve(schema, data, locale)
 
 
