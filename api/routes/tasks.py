@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentPerson, HRPerson, Id, SessionDep
@@ -59,10 +59,25 @@ def my_tasks(session: SessionDep, actor: CurrentPerson, status: Literal["open", 
     return {"items": views.list_tasks(session, actor=actor, status=status)}
 
 
+def reader_locale(request: Request, actor: Person) -> str:
+    """The language an API reader asked for (`Accept-Language`: zh → zh-CN, en → en), else their own, else English."""
+    for part in (request.headers.get("accept-language") or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return actor.locale if actor.locale in ("en", "zh-CN") else "en"
+
+
 @router.get("/{task_id}", response_model=TaskDetail)
-def get_task(task_id: Id, session: SessionDep, actor: CurrentPerson) -> dict:
-    """One task with its form schema and prefill."""
-    return views.task_detail(session, actor=actor, task_id=task_id)
+def get_task(task_id: Id, session: SessionDep, actor: CurrentPerson, request: Request, response: Response) -> dict:
+    """One task with its form schema and prefill. The schema is resolved for this task in the reader's language
+    (`Accept-Language`, else the person's own): standard JSON Schema, so any answer valid against it is accepted on
+    submit, but for the few rules listed in forms/README.md ("Served schemas")."""
+    locale = reader_locale(request, actor)
+    response.headers["Content-Language"] = locale
+    return views.task_detail(session, actor=actor, task_id=task_id, locale=locale)
 
 
 @router.put("/{task_id}/draft", response_model=DraftSaved)

@@ -9,20 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.store.models import Person
+from forms.resolve import lookup
 from forms.validation import field_error
 
-_MISSING = object()
-
-
-def lookup(data: dict[str, Any], path: str) -> Any:
-    """A value at a dotted path of task data (`settings.nominations.min`), or None."""
-    value: Any = data
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        else:
-            return None
-    return value
+__all__ = ["check", "context", "lookup"]
 
 
 def check(

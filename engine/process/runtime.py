@@ -137,10 +137,12 @@ def complete_task(
     data: Any,
     on_behalf: bool = False,
     reason: str | None = None,
+    dry_run: bool = False,
 ) -> list[Task]:
     """Complete a task as `actor` with form data; returns the instance's open tasks afterwards. The assignee or their
     delegate completes it (a delegate's completion is recorded as on behalf of the assignee); with `on_behalf` and
-    a `reason`, HR completes someone else's task for them (never a 360 rater's answer: it is the rater's own)."""
+    a `reason`, HR completes someone else's task for them (never a 360 rater's answer: it is the rater's own). With
+    `dry_run` the answer is checked and the workflow run as on submit, then all of it rolled back (no draft kept)."""
     instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
     if instance_id is None:
         raise refusals.task_not_found(task_id)
@@ -200,7 +202,7 @@ def complete_task(
     def failed(exc: WorkflowFailed | CycleSettingsBroken) -> None:
         _keep_as_draft(session, task_id, actor, data, exc)
 
-    kernel.advance(session, instance_id, step, actor=actor.email, on_failure=failed)
+    kernel.advance(session, instance_id, step, actor=actor.email, on_failure=failed, dry_run=dry_run)
     return list(session.scalars(select(Task).where(Task.instance_id == instance_id, Task.status == "open")))
 
 

@@ -8,15 +8,17 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.bpmn import spiff
 from engine.core import clock
 from engine.core.errors import Forbidden, NotFound
 from engine.org import policy
 from engine.org.people import person_ref
-from engine.process import definitions, refusals
+from engine.process import definitions, kernel, refusals
 from engine.process.runtime import assignees, can_read_task, holds
 from engine.review import anonymity
 from engine.review.anonymity import Sight
 from engine.store.models import AuditEvent, Definition, Instance, Person, Task, TaskAssignee
+from forms import resolve
 from forms.validation import EMPTY_FORM
 
 
@@ -63,7 +65,10 @@ def _subjects(session: Session, ids: set[int]) -> dict[int, Person]:
     return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))} if ids else {}
 
 
-def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, Any]:
+def task_detail(session: Session, *, actor: Person, task_id: int, locale: str | None = None) -> dict[str, Any]:
+    """One task as `actor` may see it. With `locale` the form schema of an open task is the one served to API
+    clients: resolved for this task in that language (`served_form`); otherwise the deployed form as validated on
+    submit, house keywords and all (the pages render it themselves)."""
     task = session.get(Task, task_id)
     if task is None or not can_read_task(actor, task):
         raise refusals.task_not_found(task_id)
@@ -81,6 +86,8 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
     subject_id = task.instance.subject_id
     view = task_summary(task, session.get(Person, subject_id) if subject_id else None)
     schema = definitions.form_schema(session, task.instance.definition_id, task.form) or EMPTY_FORM
+    if locale is not None and task.status == "open":  # a closed task has nothing to fill: its form as deployed
+        schema = served_form(session, task, schema, locale)
     ui = definitions.form_file(session, task.instance.definition_id, task.ui_form) or {}
     view.update(
         {
@@ -97,6 +104,21 @@ def task_detail(session: Session, *, actor: Person, task_id: int) -> dict[str, A
         }
     )
     return view
+
+
+def served_form(session: Session, task: Task, schema: dict[str, Any], locale: str) -> dict[str, Any]:
+    """The form `schema` of `task` as served to a reader in `locale`: the house keywords resolved against the task's
+    workflow data into standard JSON Schema (forms/resolve.py). Any answer valid against it is accepted by `complete`,
+    but for the few rules forms/README.md lists ("Served schemas")."""
+    data: dict[str, Any] = {}
+    if resolve.needs_data(schema):
+        definition_id = task.instance.definition_id
+        wf = kernel.load(session, task.instance.state, definition_id)  # read only: nothing is saved
+        hidden = set(definitions.confidential(session, definition_id)) | definitions.private_fields(
+            session, definition_id
+        )  # raters' answers and private notes never shape what a reader is served (not even a count or a title)
+        data = {k: v for k, v in spiff.task_data(wf, task.spiff_id).items() if k not in hidden}
+    return resolve.resolve(schema, data, locale)
 
 
 def instance_detail(session: Session, *, actor: Person, instance_id: int) -> dict[str, Any]:
