@@ -62,6 +62,25 @@ def items_from(node: dict[str, Any], context: Mapping[str, Any], data: Mapping[s
     return found if isinstance(found, list) else []
 
 
+def own_answer(name: str, index: int, context: Mapping[str, Any]) -> dict[str, Any] | None:
+    """For a manager's per-item rating (`manager_goal_ratings`), the employee's own answer to the same item
+    (`self_goal_ratings` in the form's context, same position), to show beside it; None when there is none."""
+    if not name.startswith("manager_"):
+        return None
+    own = context.get("self_" + name.removeprefix("manager_"))
+    if not isinstance(own, list) or index >= len(own) or not isinstance(own[index], dict):
+        return None
+    return own[index]
+
+
+def anchor(node: dict[str, Any], value: Any) -> dict[str, Any] | None:
+    """The BARS anchor of `value` on a rating field (`x-bars`), for its label and behaviour."""
+    for a in node.get("x-bars") or []:
+        if isinstance(a, dict) and str(a.get("value")) == str(value):
+            return a
+    return None
+
+
 def choices_from(node: dict[str, Any], context: Mapping[str, Any]) -> list[dict[str, Any]]:
     source = node.get("x-choices-from")
     found = context.get(source) if isinstance(source, str) else None

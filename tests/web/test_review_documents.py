@@ -109,6 +109,11 @@ def _the_manager_review_shows_goals_self_ratings_with_anchors_and_the_360(world:
     assert ("回答人数不足，暂不显示" if zh else "Not enough answers to show") in context
     assert "Always helpful" not in page
     no_raw(context)
+    # in the form itself, the employee's own rating stands beside each item the manager rates, in words
+    form = visible(raw[raw.index('id="task-form"') :])
+    own = "员工自评：" if zh else "Their own rating:"
+    assert form.count(own) == 3 + 4  # three goals, four competencies (tests/web/documents_world.py)
+    assert (f"{own} 4 · 超额达成" if zh else f"{own} 4 · Exceeded") in form  # a goal the employee rated 4
     if zh:
         assert "ownership" not in context and "Ownership" not in context
 
