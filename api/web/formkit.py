@@ -68,9 +68,8 @@ def own_answer(name: str, index: int, context: Mapping[str, Any]) -> dict[str, A
     if not name.startswith("manager_"):
         return None
     own = context.get("self_" + name.removeprefix("manager_"))
-    if not isinstance(own, list) or index >= len(own) or not isinstance(own[index], dict):
-        return None
-    return own[index]
+    item = own[index] if isinstance(own, list) and index < len(own) else None
+    return item if isinstance(item, dict) else None
 
 
 def anchor(node: dict[str, Any], value: Any) -> dict[str, Any] | None:
