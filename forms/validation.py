@@ -9,7 +9,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
-from forms import bundle, patterns
+from forms import bundle, conditions, patterns
 from forms.limits import with_limits
 
 EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
@@ -158,11 +158,12 @@ def validate(schema: dict[str, Any], data: Any, registry: Registry | None = None
                 if ("required", _path([*err.absolute_path, name])) in seen:
                     continue
                 seen.add(("required", _path([*err.absolute_path, name])))
-                errors.append(
-                    field_error(
-                        _path([*err.absolute_path, name]), "This field is required.", "此项为必填。", "required"
-                    )
-                )
+                en, zh = "This field is required.", "此项为必填。"
+                branch = {"then", "else"} & set(map(str, err.relative_schema_path))
+                because = conditions.required_because(schema, name) if branch and not err.absolute_path else None
+                if because:  # required by an answer given elsewhere on the form: say which
+                    en, zh = because
+                errors.append(field_error(_path([*err.absolute_path, name]), en, zh, "required"))
             continue
         if err.validator == "additionalProperties" and not err.absolute_path:
             continue  # already reported per field above

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.process.form_rules import lookup
+from forms import conditions
 
 _INT = re.compile(r"^[+-]?\d+$")
 SHORT_TEXT = {"title", "metric", "target", "name", "email"}
@@ -60,6 +61,16 @@ def items_from(node: dict[str, Any], context: Mapping[str, Any], data: Mapping[s
     if found is None:
         found = lookup(dict(data), source)
     return found if isinstance(found, list) else []
+
+
+def conditional(schema: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Top-level fields required only for some answers, with (English, Chinese) words saying when."""
+    out: dict[str, tuple[str, str]] = {}
+    for name in schema.get("properties") or {}:
+        because = conditions.required_because(schema, name)
+        if because:
+            out[name] = because
+    return out
 
 
 def own_answer(name: str, index: int, context: Mapping[str, Any]) -> dict[str, Any] | None:

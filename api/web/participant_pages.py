@@ -148,6 +148,7 @@ def _task_page(
         problem=problem,
         people=browse.directory(db) if needs_people and view["can_complete"] else [],
         formkit=formkit,
+        conditional=formkit.conditional(schema),
         delegation=task_admin.delegation(db, task_id=task_id, viewer=person),
         **extra,
     )

@@ -198,6 +198,7 @@ def _on_behalf_page(
         problem=problem,
         people=browse.directory(db),
         formkit=formkit,
+        conditional=formkit.conditional(schema),
     )
 
 
