@@ -30,8 +30,12 @@ def refusal(exc: ReviewflowError) -> dict[str, str]:
     return {"message": exc.detail, "message_zh": exc.detail_zh or ""}
 
 
-def _cjk(text: str) -> bool:
-    return any("\u2e80" <= c <= "\u9fff" for c in text)
+def _han(text: str) -> int:
+    return sum("\u2e80" <= c <= "\u9fff" for c in text)
+
+
+def _latin(text: str) -> int:
+    return sum(c.isascii() and c.isalpha() for c in text)
 
 
 class Text:
@@ -59,13 +63,22 @@ class Text:
         return value
 
     def bi(self, text: str | None) -> str:
-        """ "English / 中文" names (as the shipped diagrams write them) show the reader's half."""
-        if not text or text.count(" / ") != 1:
+        """ "English / 中文" texts (as the shipped diagrams write names and instructions) show the reader's half. The
+        halves may hold people's names in either script ("Hi 冯雪, … / 冯雪，你好 …"): the split is the " / " with
+        mostly Latin letters before it and mostly Chinese after it."""
+        if not text or " / " not in text:
             return text or ""
-        en, zh = text.split(" / ")
-        if _cjk(zh) and not _cjk(en):
-            return zh if self.zh else en
-        return text
+        parts = text.split(" / ")
+        best, score = None, 0
+        for i in range(1, len(parts)):
+            en, zh = " / ".join(parts[:i]), " / ".join(parts[i:])
+            if _latin(en) > _han(en) and _han(zh) > _latin(zh):
+                fit = _latin(en) - _han(en) + _han(zh) - _latin(zh)  # the cleanest cut between the two scripts
+                if fit > score:
+                    best, score = (en, zh), fit
+        if best is None:
+            return text
+        return best[1] if self.zh else best[0]
 
     def version(self, number: Any) -> str:
         """A diagram version as a reader says it: "v3" / "第 3 版"."""

@@ -91,3 +91,12 @@ def test_bilingual_names_show_the_readers_half():
     assert Text("zh-CN").bi(name) == "撰写自评" and Text("en").bi(name) == "Write your self-review"
     assert Text("zh-CN").bi("2026 年度评估 / Review 2026") == "2026 年度评估 / Review 2026"  # not a pair: kept whole
     assert Text("en").bi("Yes / no / maybe") == "Yes / no / maybe"
+
+
+def test_instructions_that_name_a_person_in_chinese_still_show_one_language():
+    """A rendered instruction holds the subject's name in both halves: "Hi 冯雪, … / 冯雪，你好 …"."""
+    from api.web.i18n import Text
+
+    text = "Hi 冯雪, please propose a few clear goals (A / B testing counts). / 冯雪，你好！请制定几个清晰的目标。"
+    assert Text("zh-CN").bi(text) == "冯雪，你好！请制定几个清晰的目标。"
+    assert Text("en").bi(text) == "Hi 冯雪, please propose a few clear goals (A / B testing counts)."
