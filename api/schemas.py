@@ -329,7 +329,7 @@ class PeopleImported(Out):
     created: int
     updated: int
     unchanged: int
-    errors: list[dict[str, Any]]  # {"row", "field", "message"}: rows left out
+    errors: list[dict[str, Any]]  # {"row", "field", "message", "message_zh"}: rows left out
     deactivated: int = 0
 
 

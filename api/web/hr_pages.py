@@ -14,7 +14,7 @@ from api.deps import Id, QueryId, SessionDep
 from api.errors import status_for
 from api.security import inert_xml
 from api.web import bpmn_repair, charts, version_view
-from api.web.i18n import Text, locale_for
+from api.web.i18n import Text, locale_for, refusal
 from api.web.render import page
 from api.web.session import CSRF, WebDefinitionReader, WebDeployer, WebHR, WebReader
 from engine import demo, reports
@@ -127,7 +127,8 @@ async def people_import(request: Request, db: SessionDep, person: WebHR) -> Resp
     """Create or update people from the uploaded CSV; per-row problems are listed."""
     form = await request.form()
     upload = form.get("file")
-    result, error, status = None, None, 200
+    result, status = None, 200
+    error: str | dict[str, str] | None = None
     if not isinstance(upload, UploadFile) or not upload.filename:
         error = Text(locale_for(request, person.locale)).t("Choose a CSV file first.", "请先选择一个 CSV 文件。")
         status = 422
@@ -137,7 +138,7 @@ async def people_import(request: Request, db: SessionDep, person: WebHR) -> Resp
             result = org_changes.import_people(db, data=data, actor=person.email)["people"]
         except InvalidInput as exc:
             db.rollback()
-            error, status = exc.detail, status_for(exc)
+            error, status = refusal(exc), status_for(exc)
     return page(request, "people.html", status_code=status, result=result, error=error, count=len(browse.directory(db)))
 
 

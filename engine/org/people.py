@@ -17,7 +17,15 @@ from engine.store.models import Person as Person  # re-exported: callers use peo
 from engine.store.transaction import transactional
 
 COLUMNS = (
-    "employee_no", "name", "email", "manager_email", "department", "title", "locale", "hr_partner_email", "active"
+    "employee_no",
+    "name",
+    "email",
+    "manager_email",
+    "department",
+    "title",
+    "locale",
+    "hr_partner_email",
+    "active",
 )
 _TRUE, _FALSE = {"true", "yes", "y", "1", "是"}, {"false", "no", "n", "0", "否"}
 LOCALES = ("en", "zh-CN")
@@ -65,12 +73,14 @@ class Parsed:
 
 def _decode(data: bytes) -> str:
     if len(data) > MAX_CSV_BYTES:
-        raise InvalidInput(f"The CSV file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB.")
+        mb = MAX_CSV_BYTES // (1024 * 1024)
+        raise InvalidInput(f"The CSV file is larger than {mb} MB.", detail_zh=f"CSV 文件超过了 {mb} MB。")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(
-            f"The CSV file is not UTF-8 (byte {exc.start}). Save it as 'CSV UTF-8' and upload it again."
+            f"The CSV file is not UTF-8 (byte {exc.start}). Save it as 'CSV UTF-8' and upload it again.",
+            detail_zh=f"CSV 文件不是 UTF-8 编码（第 {exc.start} 个字节）。请另存为“CSV UTF-8”后重新上传。",
         ) from None
 
 
@@ -93,10 +103,16 @@ def parse(data: bytes) -> Parsed:
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in ("name", "email") if c not in header]
     if missing:
-        raise InvalidInput(f"The CSV header must contain {', '.join(missing)}; expected columns: {', '.join(COLUMNS)}.")
+        raise InvalidInput(
+            f"The CSV header must contain {', '.join(missing)}; expected columns: {', '.join(COLUMNS)}.",
+            detail_zh=f"CSV 表头必须包含 {', '.join(missing)}；应有的列为：{', '.join(COLUMNS)}。",
+        )
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        raise InvalidInput(f"Unknown column(s) {', '.join(unknown)}; expected columns: {', '.join(COLUMNS)}.")
+        raise InvalidInput(
+            f"Unknown column(s) {', '.join(unknown)}; expected columns: {', '.join(COLUMNS)}.",
+            detail_zh=f"无法识别的列：{', '.join(unknown)}；应有的列为：{', '.join(COLUMNS)}。",
+        )
     errors: list[dict[str, Any]] = []
     rows: dict[str, tuple[int, dict[str, str]]] = {}
     seen: set[str] = set()
@@ -106,24 +122,27 @@ def parse(data: bytes) -> Parsed:
         email = normalize_email(row.get("email"))
         if email:
             seen.add(email)
-        problems = []
+        problems: list[tuple[str, str, str]] = []  # (column, English, Chinese)
         if not email:
-            problems.append(("email", "a valid email address is required"))
+            problems.append(("email", "a valid email address is required", "需要填写有效的邮箱地址"))
         if not row.get("name"):
-            problems.append(("name", "a name is required"))
+            problems.append(("name", "a name is required", "需要填写姓名"))
         if row.get("locale") and row["locale"] not in LOCALES:
-            problems.append(("locale", f"use one of {', '.join(LOCALES)}"))
+            problems.append(("locale", f"use one of {', '.join(LOCALES)}", f"请使用以下之一：{', '.join(LOCALES)}"))
         if row.get("active") and active_value(row["active"]) is None:
-            problems.append(("active", "use true or false (yes/no, 1/0, 是/否)"))
+            problems.append(("active", "use true or false (yes/no, 1/0, 是/否)", "请填写 是/否（true/false、1/0）"))
         if email and email in rows:
-            problems.append(("email", f"this email is already on line {rows[email][0]}"))
+            line_before = rows[email][0]
+            problems.append(
+                ("email", f"this email is already on line {line_before}", f"该邮箱已出现在第 {line_before} 行")
+            )
         for col in ("manager_email", "hr_partner_email"):
             if row.get(col) and not normalize_email(row[col]):
-                problems.append((col, "not a valid email address"))
+                problems.append((col, "not a valid email address", "不是有效的邮箱地址"))
         if email and normalize_email(row.get("manager_email")) == email:
-            problems.append(("manager_email", "a person cannot be their own manager"))
+            problems.append(("manager_email", "a person cannot be their own manager", "员工不能是自己的经理"))
         if problems:
-            errors.extend({"row": line, "field": f, "message": m} for f, m in problems)
+            errors.extend({"row": line, "field": f, "message": m, "message_zh": zh} for f, m, zh in problems)
             continue
         rows[email] = (line, row)
     return Parsed(columns=set(header), rows=rows, errors=errors, seen=seen)
@@ -142,7 +161,9 @@ def save(session: Session, parsed: Parsed, *, actor: str, deactivate_missing: bo
         for email, person in sorted(org.items()):
             if person.active and person.employee and email not in parsed.seen:
                 if email == actor:
-                    result.errors.append({"row": 0, "field": "active", "message": _NOT_YOURSELF})
+                    result.errors.append(
+                        {"row": 0, "field": "active", "message": _NOT_YOURSELF, "message_zh": _NOT_YOURSELF_ZH}
+                    )
                     continue
                 person.active = False
                 result.deactivated_emails.append(email)
@@ -163,6 +184,7 @@ def save(session: Session, parsed: Parsed, *, actor: str, deactivate_missing: bo
 
 
 _NOT_YOURSELF = "you cannot deactivate yourself; ask another HR admin"
+_NOT_YOURSELF_ZH = "你不能停用自己的账号；请让另一位 HR 管理员来操作"
 
 
 def _refuse_huge_fields(line: int, raw: dict[Any, Any], header: list[str]) -> None:
@@ -176,7 +198,13 @@ def _refuse_huge_fields(line: int, raw: dict[Any, Any], header: list[str]) -> No
                     f"Row {line}, column {column}: the value is {len(cell):,} characters long; the limit is "
                     f'{MAX_FIELD_CHARS:,}. Is a quote (") left open above it? Fix the file and upload it again.'
                 )
-                raise InvalidInput(message, errors=[{"row": line, "field": column, "message": message}])
+                zh = (
+                    f"第 {line} 行 {column} 列的内容长达 {len(cell):,} 个字符，上限为 {MAX_FIELD_CHARS:,}。"
+                    '是不是上面有未闭合的引号（"）？请修改文件后重新上传。'
+                )
+                raise InvalidInput(
+                    message, detail_zh=zh, errors=[{"row": line, "field": column, "message": message, "message_zh": zh}]
+                )
 
 
 _FIELDS = {"employee_no": "employee_no", "department": "department", "title": "title", "locale": "locale"}
@@ -196,9 +224,9 @@ def _drop_unresolvable(
             return normalize_email(rows[email][1].get("manager_email")) or None
         return current.get(email)
 
-    def refuse(email: str, field: str, message: str) -> None:
+    def refuse(email: str, field: str, message: str, message_zh: str) -> None:
         line, _ = rows.pop(email)
-        result.errors.append({"row": line, "field": field, "message": message})
+        result.errors.append({"row": line, "field": field, "message": message, "message_zh": message_zh})
 
     changed = True
     while changed:
@@ -207,7 +235,9 @@ def _drop_unresolvable(
             for col in _REFS:
                 ref = normalize_email(row.get(col))
                 if col in columns and ref and ref not in rows and ref not in org:
-                    refuse(email, col, f"{ref} is neither in this file nor imported")
+                    refuse(
+                        email, col, f"{ref} is neither in this file nor imported", f"{ref} 既不在此文件中，也未导入过"
+                    )
                     changed = True
                     break
         for email in reversed(list(rows)):  # the later row is the one that closes a loop
@@ -216,7 +246,13 @@ def _drop_unresolvable(
                 seen.add(boss)
                 boss = manager_of(boss)
             if boss == email:
-                refuse(email, "manager_email", f"{manager_of(email)} reports (directly or not) to {email}: a loop")
+                boss_of = manager_of(email)
+                refuse(
+                    email,
+                    "manager_email",
+                    f"{boss_of} reports (directly or not) to {email}: a loop",
+                    f"{boss_of}（直接或间接）向 {email} 汇报：形成了循环",
+                )
                 changed = True
                 break
 
@@ -240,7 +276,9 @@ def _save(
             values["locale"] = values["locale"] or "en"
         active = active_value(row.get("active")) if "active" in columns else None
         if active is False and email == actor:
-            result.errors.append({"row": _line, "field": "active", "message": _NOT_YOURSELF})
+            result.errors.append(
+                {"row": _line, "field": "active", "message": _NOT_YOURSELF, "message_zh": _NOT_YOURSELF_ZH}
+            )
             active = None
         if person is None:
             person = Person(email=email, active=active is not False, employee=True, **values)
