@@ -199,7 +199,13 @@ def test_completion_counts_phases_departments_managers_and_slow_steps(session):
     cycle = _drive(session)
     out = reports.completion(session, cycle.id)
     phases = {p["phase"]: p for p in out["by_phase"]}
-    assert phases["draft_goals"] == {"phase": "draft_goals", "open": 0, "done": 2, "overdue": 0}
+    assert phases["draft_goals"] == {
+        "phase": "draft_goals",
+        "title": "Draft your goals / 制定目标",
+        "open": 0,
+        "done": 2,
+        "overdue": 0,
+    }
     assert phases["manager_assessment"]["done"] == 1
     assert phases["give_peer_feedback"]["done"] == 2
     total_open = sum(p["open"] for p in out["by_phase"])
