@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, func, inspect, select, text
 from typer.testing import CliRunner
 
@@ -25,7 +26,7 @@ from engine import audit
 from engine.core.settings import get_settings
 from engine.org import accounts
 from engine.store import backup as backups
-from engine.store import db, pg_tools
+from engine.store import db, pg_tools, schema
 from engine.store.models import AuditEvent, Person
 from tests import factories as f
 from tests.conftest import PG_ADMIN_URL
@@ -269,3 +270,25 @@ def test_a_backup_taken_while_a_writer_commits_is_one_moment(world, target, tmp_
     assert code == 1, (out, err)
     assert f"audit verify: TAMPERED (truncated): first bad seq {start_seq + 1}" in out
     assert f"the log ends where the backup did (seq {start_seq})" in out
+
+
+def test_an_older_backup_is_migrated_to_head_after_restoring(db_engine, target, tmp_path, monkeypatch):
+    older = f"sqlite:///{tmp_path / 'older.db'}"
+    engine = create_engine(older)
+    db._sqlite_setup(engine)
+    cfg = schema.alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+    engine.dispose()
+    use(monkeypatch, older)
+    file = tmp_path / "older.tar"
+    assert run("backup", str(file))[0] == 0
+    assert backups.read_manifest(file).schema_revision == "0008"
+
+    use(monkeypatch, target)
+    code, out, err = run("restore", str(file))
+    assert code == 0, (out, err)
+    assert f"migrated 0008 → {backups.head_revision()}" in out
+    with db.new_session() as s:
+        assert s.scalar(text("SELECT version_num FROM alembic_version")) == backups.head_revision()
