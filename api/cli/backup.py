@@ -112,7 +112,7 @@ def _verify(m: backups.Manifest) -> bool:
         )
     )
     head = (m.audit_head or {}).get("seq")
-    if v.problem == audit.TRUNCATED and head == v.checked:
+    if v.problem in (audit.TRUNCATED, audit.WIPED) and head == v.checked:
         out.print(
             escape(
                 f"note: the log ends where the backup did (seq {head}); the checkpoints record the events written "

@@ -285,6 +285,16 @@ def _sqlite_restore(dump: Path, progress: Progress | None) -> None:
         dst.close()
 
 
+def _drop_leftovers(restored: set[str]) -> None:
+    """Drop the tables of the database being replaced that the backup does not have (a newer schema's): their foreign
+    keys would stop `pg_restore --clean` dropping the backup's tables, and the migrations re-create them. This runs
+    before pg_restore's own transaction; it only happens when a backup older than the database is restored."""
+    with get_engine().begin() as conn:
+        names = set(sqlalchemy.inspect(conn).get_table_names()) - restored - {"alembic_version"}
+        for name in sorted(names):
+            conn.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
+
+
 def restore(path: Path, *, overwrite: bool, progress: Progress | None = None) -> Restored:
     """Replace the configured database with the backup at `path`, then migrate it to head."""
     manifest = read_manifest(path)
@@ -299,6 +309,7 @@ def restore(path: Path, *, overwrite: bool, progress: Progress | None = None) ->
             _sqlite_restore(dump, progress)
         else:
             tables = len(manifest.tables) + 1
+            _drop_leftovers(set(manifest.tables))
             pg_tools.restore(get_settings().database_url, dump, tables=tables, progress=progress)
     with get_engine().connect() as conn:
         _revision, _head, tables_now = _facts(conn)

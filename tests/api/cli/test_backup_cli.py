@@ -272,23 +272,33 @@ def test_a_backup_taken_while_a_writer_commits_is_one_moment(world, target, tmp_
     assert f"the log ends where the backup did (seq {start_seq})" in out
 
 
-def test_an_older_backup_is_migrated_to_head_after_restoring(db_engine, target, tmp_path, monkeypatch):
-    older = f"sqlite:///{tmp_path / 'older.db'}"
-    engine = create_engine(older)
-    db._sqlite_setup(engine)
+@pytest.mark.both_dbs
+def test_an_older_backup_replaces_a_newer_database_and_is_migrated_to_head(world, target, tmp_path, monkeypatch):
+    """A backup of schema 0008 restored over this test's database (at head, with data) with --yes: the tables the
+    older schema lacks are dropped and re-created by the migrations, and the data is the backup's."""
+    engine = create_engine(target)
+    if target.startswith("sqlite"):
+        db._sqlite_setup(engine)
     cfg = schema.alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0008")
     engine.dispose()
-    use(monkeypatch, older)
+    use(monkeypatch, target)
     file = tmp_path / "older.tar"
     assert run("backup", str(file))[0] == 0
     assert backups.read_manifest(file).schema_revision == "0008"
 
-    use(monkeypatch, target)
-    code, out, err = run("restore", str(file))
+    use(monkeypatch, world)
+    code, out, err = run("restore", str(file), "--yes")
+    assert code == 1, (out, err)  # the checkpoints recorded the replaced database's events: verify says so
+    assert "audit verify: TAMPERED (wiped)" in out and "the log ends where the backup did (seq 0)" in out
+    # the checkpoint folder moved aside (as README says): the restored log is anchored afresh
+    monkeypatch.setenv("REVIEWFLOW_AUDIT_CHECKPOINT_DIR", str(tmp_path / "checkpoints-after-restore"))
+    get_settings.cache_clear()
+    code, out, err = run("restore", str(file), "--yes")
     assert code == 0, (out, err)
     assert f"migrated 0008 → {backups.head_revision()}" in out
     with db.new_session() as s:
         assert s.scalar(text("SELECT version_num FROM alembic_version")) == backups.head_revision()
+    assert sum(counts(world).values()) == 0  # the backup's (empty) data, not the replaced database's
