@@ -302,3 +302,35 @@ def test_an_older_backup_replaces_a_newer_database_and_is_migrated_to_head(world
     with db.new_session() as s:
         assert s.scalar(text("SELECT version_num FROM alembic_version")) == backups.head_revision()
     assert sum(counts(world).values()) == 0  # the backup's (empty) data, not the replaced database's
+
+
+def test_the_password_goes_to_pg_dump_in_the_environment_never_on_its_command_line(monkeypatch, tmp_path):
+    url = "postgresql+psycopg://rf:s3cr%40t@db.internal:5433/reviews?sslmode=verify-full&sslrootcert=/etc/ca.pem"
+    monkeypatch.setenv("PGPASSWORD", "inherited")  # an operator's own PG* variables never leak in
+    env = pg_tools.libpq_env(url)
+    assert {k: env[k] for k in env if k.startswith("PG")} == {
+        "PGHOST": "db.internal",
+        "PGPORT": "5433",
+        "PGUSER": "rf",
+        "PGPASSWORD": "s3cr@t",
+        "PGDATABASE": "reviews",
+        "PGSSLMODE": "verify-full",
+        "PGSSLROOTCERT": "/etc/ca.pem",
+    }
+    seen: list[list[str]] = []
+
+    class Done:
+        stderr = io.StringIO("")
+        returncode = 0
+
+        def wait(self) -> int:
+            return 0
+
+    def popen(args: list[str], **kw: Any) -> Done:
+        seen.append(args)
+        return Done()
+
+    monkeypatch.setattr(pg_tools.subprocess, "Popen", popen)
+    pg_tools.dump(url, tmp_path / "d", snapshot=None, tables=1)
+    pg_tools.restore(url, tmp_path / "d", tables=1)
+    assert seen and not any("s3cr" in arg for args in seen for arg in args)
