@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from api.cli import ops
+from api.cli import backup, ops
 from api.cli.common import actor_for as _actor_for
 from api.cli.common import session as _session
 from api.cli.errors import CliGroup, err
@@ -54,6 +54,8 @@ app.add_typer(calibration_app, name="calibration")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ops.task_app, name="task")
 app.add_typer(ops.instance_app, name="instance")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 out = Console()
 CLI_ACTOR = "system:cli"
