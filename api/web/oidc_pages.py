@@ -14,6 +14,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -130,6 +131,12 @@ def callback(request: Request, db: SessionDep) -> Response:
         sid = oidc.sign_in(db, cfg, claims)
     except OAuthError as exc:
         return refused(request, Unauthorized(f"The identity provider refused the sign-in: {exc.description}."), 401)
+    except (httpx.HTTPStatusError, ValueError) as exc:  # e.g. 400 for a code it no longer knows
+        detail = f"The identity provider refused the sign-in ({exc.__class__.__name__}); sign in again."
+        return refused(request, Unauthorized(detail, detail_zh="身份提供方拒绝了此次登录，请重新登录。"), 401)
+    except httpx.HTTPError as exc:
+        detail = f"The identity provider could not be reached ({exc.__class__.__name__}); try again later."
+        return refused(request, Unauthorized(detail, detail_zh="无法连接身份提供方，请稍后重试。"), 502)
     except ReviewflowError as exc:
         return refused(request, exc)
     redirect = RedirectResponse(str(pending.get("next") or "/"), status_code=303)

@@ -300,3 +300,14 @@ def test_an_id_token_is_accepted_once(fake, client):
         oidc.validate_id_token(cfg, raw, nonce="nonce-1")
     with pytest.raises(Unauthorized, match="nonce"):
         oidc.validate_id_token(cfg, fake.id_token("nonce-2", CLIENT_ID), nonce="nonce-3")
+
+
+def test_a_code_the_provider_refuses_gives_a_clear_page(fake, client):
+    browser = TestClient(client.app, cookies={"rf_lang": "en"})
+    answer = httpx.get(to_provider(browser), follow_redirects=False)
+    fake.codes.clear()  # the provider no longer knows the code (used, expired)
+
+    r = come_back(browser, answer.headers["location"])
+
+    assert r.status_code == 401 and "We could not sign you in" in r.text
+    assert browser.get("/inbox", follow_redirects=False).status_code == 303
