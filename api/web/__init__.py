@@ -22,6 +22,7 @@ from api.errors import status_for
 from api.web import (
     audit_pages,
     hr_pages,
+    oidc_pages,
     ops_pages,
     participant_pages,
     session,
@@ -48,7 +49,8 @@ def wants_json(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (participant_pages, hr_pages, audit_pages, ops_pages, task_admin_pages, version_pages, team_pages):
+    pages = (participant_pages, oidc_pages, hr_pages, audit_pages, ops_pages, task_admin_pages, version_pages)
+    for module in (*pages, team_pages):
         app.include_router(module.router)
     json_domain = app.exception_handlers[e.ReviewflowError]
     json_http = app.exception_handlers[StarletteHTTPException]

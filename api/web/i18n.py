@@ -187,6 +187,7 @@ def status_label(text: Text, status: str) -> str:
 # What happened, as the timeline names it (the action code stays in the exports and beside the label).
 ACTIONS: dict[str, tuple[str, str]] = {
     "instance.started": ("Review started", "评估开始"),
+    "sign_in.refused": ("Sign-in refused", "登录被拒绝"),
     "instance.cancelled": ("Review cancelled", "评估已取消"),
     "instance.migrated": ("Moved to a new diagram version", "已迁移到新版本流程"),
     "instance.migration_reverted": ("Move to the new version undone", "已撤销版本迁移"),

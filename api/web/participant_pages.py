@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import math
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import Id, SessionDep, client_address
 from api.errors import status_for
-from api.web import documents, formkit, session, zones
+from api.web import documents, formkit, oidc_pages, session, zones
 from api.web.i18n import COOKIE as LANG_COOKIE
 from api.web.i18n import LANGS, refusal
 from api.web.render import page
 from api.web.session import CSRF, WebPerson
 from engine.core.errors import Conflict, Forbidden, FormInvalid, TooManyAttempts, Unauthorized, WorkflowFailed
+from engine.core.settings import get_settings
 from engine.ops import tasks as task_admin
-from engine.org import accounts, tokens
+from engine.org import accounts, oidc, tokens
 from engine.process import runtime
 from engine.queries import browse, views
 from engine.queries import inbox as inbox_view
@@ -26,14 +26,22 @@ from engine.queries import inbox as inbox_view
 router = APIRouter(include_in_schema=False)
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a local path: never send a person to another site after signing in."""
-    if not target:
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
+_safe_next = session.safe_next
+
+
+def _login_page(request: Request, status_code: int = 200, **ctx: Any) -> Response:
+    """The sign-in page: the password form (unless switched off) and "Sign in with <provider>" when one is set up."""
+    cfg = oidc.config()
+    ctx.setdefault("email", "")
+    ctx.setdefault("error", None)
+    return page(
+        request,
+        "login.html",
+        status_code=status_code,
+        provider=cfg.display_name if cfg else None,
+        password_signin=get_settings().password_signin,
+        **ctx,
+    )
 
 
 @router.get("/")
@@ -45,7 +53,7 @@ def home(person: WebPerson) -> RedirectResponse:
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> Response:
     """Sign-in form."""
-    return page(request, "login.html", next=_safe_next(next), email="", error=None)
+    return _login_page(request, next=_safe_next(next))
 
 
 @router.post("/login", dependencies=[CSRF])
@@ -54,17 +62,18 @@ async def login(request: Request, db: SessionDep) -> Response:
     form = await request.form()
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
     target = _safe_next(str(form.get("next") or "/"))
+    if not get_settings().password_signin:
+        return _login_page(request, 403, next=target, error="password_off")
     try:
         sid = accounts.login(db, email=email, password=password, address=client_address(request), kind="session")
     except Unauthorized as exc:
-        return page(request, "login.html", status_code=status_for(exc), next=target, email=email, error="mismatch")
+        return _login_page(request, status_for(exc), next=target, email=email, error="mismatch")
     except Forbidden as exc:
-        return page(request, "login.html", status_code=status_for(exc), next=target, email=email, error="inactive")
+        return _login_page(request, status_for(exc), next=target, email=email, error="inactive")
     except TooManyAttempts as exc:
-        response = page(
+        response = _login_page(
             request,
-            "login.html",
-            status_code=status_for(exc),
+            status_for(exc),
             next=target,
             email=email,
             error="locked",
@@ -81,13 +90,14 @@ async def login(request: Request, db: SessionDep) -> Response:
 def logout(request: Request, db: SessionDep) -> Response:
     """End the session: revoked on the server, so a copy of the cookie no longer signs anyone in."""
     sid = session.session_id(request)
+    target = oidc_pages.logout_target(request)  # the provider's end-session endpoint after signing in there
     if sid:
         try:
             token = tokens.authenticate(db, sid, kind="session")
             tokens.revoke(db, token_id=token.id, viewer=token.person, actor=token.person.email)
         except Unauthorized:
             pass  # already ended
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(target, status_code=303)
     session.end(response)
     return response
 

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from starlette.responses import Response
@@ -80,9 +81,9 @@ def read(request: Request) -> dict[str, Any]:
     return request.state.rf_session
 
 
-def start(response: Response, request: Request, session_id: str) -> None:
-    """Sign in: a fresh CSRF secret with the session id."""
-    data = {"sid": session_id, "csrf": secrets.token_urlsafe(24)}
+def start(response: Response, request: Request, session_id: str, *, via: str = "password") -> None:
+    """Sign in: a fresh CSRF secret with the session id (and how the person signed in: "password" or "oidc")."""
+    data = {"sid": session_id, "csrf": secrets.token_urlsafe(24), "via": via}
     request.state.rf_session = data
     _set(response, request, data)
 
@@ -97,6 +98,16 @@ def _set(response: Response, request: Request, data: dict[str, Any]) -> None:
         secure=request.url.scheme == "https",
         path="/",
     )
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path: never send a person to another site after signing in."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
 
 
 def end(response: Response) -> None:

@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     signin_max_failures: Positive = 5  # failed sign-ins per email within the window before it is locked
     signin_max_failures_per_address: Positive = 20  # ... and per client address (all emails together)
     signin_window_minutes: Positive = 15  # failures older than this no longer count
+    # password sign-in (`POST /login`, `POST /api/auth/token`); off, people sign in through the identity provider only
+    password_signin: bool = True
+    # sign-in through the company's identity provider, OpenID Connect (engine/org/oidc.py, README): on when the issuer
+    # and the client id are set; the redirect URI to register there is <base_url>/login/oidc/callback
+    oidc_issuer: str | None = None  # e.g. https://login.microsoftonline.com/<tenant>/v2.0
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_display_name: str = "single sign-on"  # the login page offers "Sign in with <display name>"
+    oidc_email_claim: str = "email"  # the claim matched to the org chart's email
+    oidc_require_verified_email: bool = True  # False: trust a token without `email_verified` (never one saying false)
+    oidc_groups_claim: str | None = None  # e.g. "groups"; with oidc_group_roles, roles follow the provider's groups
+    oidc_group_roles: dict[str, list[str]] = {}  # JSON: {"hr-team": ["hr_admin"], "audit": ["auditor"]}
     script_time_budget_s: float = 2.0  # each script, condition, formula or instructions template (bpmn/sandbox.py)
     sandbox_workers: int = 2  # worker processes per server process that run author code (bpmn/sandbox_worker.py)
     sandbox_memory_mb: int = 512  # address-space limit of each sandbox worker
@@ -83,6 +96,7 @@ class Settings(BaseSettings):
     @property
     def pool_size(self) -> int:
         return self.db_pool_size if self.db_pool_size is not None else self.threads + 4
+
     # the audit chain's anchors outside the database (engine/audit/anchor.py); default: beside the SQLite file, or in
     # the working folder as reviewflow-<database name>.audit-key / .audit-checkpoints for a server database
     audit_key_file: str | None = None

@@ -26,6 +26,13 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _DUMMY_HASH = "scrypt$7fcedffd7d7a619426592586522d2c73$f18381d37bac79cda6941e610fe27f4253877245f6a7f93165157511c4048632"
 
 
+PASSWORD_OFF = (
+    "Password sign-in is switched off here: sign in through the company's identity provider (the sign-in page), "
+    "or use an API token (`reviewflow token create`)."
+)
+PASSWORD_OFF_ZH = "此处已关闭密码登录：请通过公司身份提供方登录（登录页面），或使用 API 令牌。"
+
+
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
@@ -144,7 +151,10 @@ def login(
     """Check email and password, within the sign-in limits (engine/org/signin.py); a new token or web session secret.
 
     Every attempt costs one password hash check, for unknown emails too, so timing tells nothing about who has an
-    account. A deactivated person learns so only after giving the right password."""
+    account. A deactivated person learns so only after giving the right password. Refused (Forbidden) when password
+    sign-in is switched off (REVIEWFLOW_PASSWORD_SIGNIN=false): people sign in through the identity provider."""
+    if not get_settings().password_signin:
+        raise Forbidden(PASSWORD_OFF, detail_zh=PASSWORD_OFF_ZH)
     key = signin.key_of(email)
     attempt = signin.begin(session, email=key, address=address)
     person = session.scalar(select(Person).where(Person.email == normalize_email(email)))
