@@ -34,6 +34,12 @@ def _cjk(text: str) -> bool:
     return any("\u2e80" <= c <= "\u9fff" for c in text)
 
 
+def _latin(text: str) -> bool:
+    """Mostly Latin words: an English sentence may name a person in Chinese ("孔亮 would value your view")."""
+    cjk = sum("\u2e80" <= c <= "\u9fff" for c in text)
+    return sum(c.isascii() and c.isalpha() for c in text) > 2 * cjk
+
+
 class Text:
     """Template helpers bound to one locale: `t(en, zh)`, schema labels, dates, i18n dicts."""
 
@@ -63,7 +69,7 @@ class Text:
         if not text or text.count(" / ") != 1:
             return text or ""
         en, zh = text.split(" / ")
-        if _cjk(zh) and not _cjk(en):
+        if _cjk(zh) and _latin(en):
             return zh if self.zh else en
         return text
 
@@ -93,14 +99,17 @@ class Text:
 
 # Labels for the read-only values forms show (`x-context`), by task-data path.
 CONTEXT_LABELS: dict[str, tuple[str, str]] = {
+    "actions": ("Steps", "具体行动"),
     "appeal_outcome": ("Outcome of the review request", "复核结果"),
     "appeal_reason": ("Why a review was requested", "申请复核的理由"),
     "appeal_response": ("HR's response", "HR 的答复"),
     "calibration_view": ("Calibration", "校准"),
     "changed_overall": ("Corrected overall rating", "更正后的整体评分"),
     "development_goals": ("Development goals", "发展目标"),
+    "due_date": ("Due date", "截止日期"),
     "feedback_summary": ("360 feedback summary", "360 反馈汇总"),
     "final_score": ("Final score", "最终得分"),
+    "goal": ("Goal", "目标"),
     "goal_feedback": ("Note from your manager", "经理的意见"),
     "goals": ("Agreed goals", "已商定的目标"),
     "idp_comment": ("Manager's comment on the plan", "经理对计划的意见"),
@@ -118,6 +127,7 @@ CONTEXT_LABELS: dict[str, tuple[str, str]] = {
     "settings.company_goals": ("Company goals", "公司目标"),
     "settings.competencies": ("Competencies", "能力项"),
     "support": ("Support offered", "提供的支持"),
+    "support_needed": ("Support needed", "需要的支持"),
 }
 
 
