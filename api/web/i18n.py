@@ -106,14 +106,17 @@ class Text:
 
 # Labels for the read-only values forms show (`x-context`), by task-data path.
 CONTEXT_LABELS: dict[str, tuple[str, str]] = {
+    "actions": ("Steps", "具体行动"),
     "appeal_outcome": ("Outcome of the review request", "复核结果"),
     "appeal_reason": ("Why a review was requested", "申请复核的理由"),
     "appeal_response": ("HR's response", "HR 的答复"),
     "calibration_view": ("Calibration", "校准"),
     "changed_overall": ("Corrected overall rating", "更正后的整体评分"),
     "development_goals": ("Development goals", "发展目标"),
+    "due_date": ("Due date", "截止日期"),
     "feedback_summary": ("360 feedback summary", "360 反馈汇总"),
     "final_score": ("Final score", "最终得分"),
+    "goal": ("Goal", "目标"),
     "goal_feedback": ("Note from your manager", "经理的意见"),
     "goals": ("Agreed goals", "已商定的目标"),
     "idp_comment": ("Manager's comment on the plan", "经理对计划的意见"),
@@ -131,6 +134,7 @@ CONTEXT_LABELS: dict[str, tuple[str, str]] = {
     "settings.company_goals": ("Company goals", "公司目标"),
     "settings.competencies": ("Competencies", "能力项"),
     "support": ("Support offered", "提供的支持"),
+    "support_needed": ("Support needed", "需要的支持"),
 }
 
 

@@ -94,7 +94,8 @@ def _absent(live_server: dict[str, Any], data: bytes) -> int:
 
 def _preview(page: Any, data: bytes, *, deactivate: bool = False) -> Any:
     page.set_input_files("#file", files=[{"name": "org.csv", "mimeType": "text/csv", "buffer": data}])
-    page.set_checked("#import-form input[type=checkbox][name=deactivate_missing]", deactivate)  # the page keeps the last preview's choice
+    # the page keeps the last preview's choice: set it either way
+    page.set_checked("#import-form input[type=checkbox][name=deactivate_missing]", deactivate)
     page.locator("#import-form button[type=submit]").click()
     return page.locator("#import-preview")
 

@@ -91,6 +91,8 @@ def test_bilingual_names_show_the_readers_half():
     assert Text("zh-CN").bi(name) == "撰写自评" and Text("en").bi(name) == "Write your self-review"
     assert Text("zh-CN").bi("2026 年度评估 / Review 2026") == "2026 年度评估 / Review 2026"  # not a pair: kept whole
     assert Text("en").bi("Yes / no / maybe") == "Yes / no / maybe"
+    named = "孔亮 would value your view of their work. / 孔亮希望听听你的看法。"  # instructions naming a person
+    assert Text("en").bi(named) == "孔亮 would value your view of their work." and Text("zh-CN").bi(named)[:2] == "孔亮"
 
 
 def test_instructions_that_name_a_person_in_chinese_still_show_one_language():
