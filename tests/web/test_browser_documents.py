@@ -1,64 +1,25 @@
 """In headless Chromium: the employee's results and the manager's review read as documents, in English and Chinese.
 Screenshots: test-artifacts/web/results-*.png and manager-review-*.png. The server runs in a subprocess on its own
-SQLite database seeded with tests/web/documents_world.py (the same way as tests/web/conftest.py `live_server`)."""
+SQLite database seeded with tests/web/documents_world.py (tests/web/conftest.py `serve`)."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from tests.web import documents_world as w
-from tests.web.conftest import ARTIFACTS, ROOT, shot, sign_in
+from tests.web.conftest import ARTIFACTS, serve, shot, sign_in
 from tests.web.test_review_documents import RAW
 from tests.workflows.steps import LEAD
 
 
 @pytest.fixture(scope="module")
 def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    path = tmp_path_factory.mktemp("docs") / "web.db"
-    env = {**os.environ, "REVIEWFLOW_DATABASE_URL": f"sqlite:///{path}", "REVIEWFLOW_SECRET_KEY": "web-test-key"}
-    env.pop("REVIEWFLOW_BROKER_URL", None)
-    log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.web.documents_server", str(listener.fileno())],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        pass_fds=[listener.fileno()],
-    )
-    listener.close()
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # blocks until the world is built (or the process died)
-        if not line.startswith("WORLD "):
-            log.seek(0)
-            raise RuntimeError(f"server did not start: {line!r}\n{log.read()[-3000:]}")
-        base = f"http://127.0.0.1:{port}"
-        assert httpx.get(base + "/healthz", timeout=30).status_code == 200
-        yield {"base": base, **json.loads(line[len("WORLD ") :])}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with serve(tmp_path_factory, "tests.web.documents_world") as server:
+        yield server
 
 
 @pytest.fixture
