@@ -77,9 +77,10 @@ def lockouts(session: SessionDep, _reader: ReaderPerson) -> dict:
 @router.post("/accounts/lockouts/unlock", response_model=Unlocked)
 def unlock(body: Unlock, session: SessionDep, actor: HRPerson) -> dict:
     """Forgive the failed sign-ins of one email or one address (`{"email"}` or `{"address"}`)."""
-    if (body.email is None) == (body.address is None):
+    email, address = (body.email or "").strip() or None, (body.address or "").strip() or None  # blank: not sent
+    if (email is None) == (address is None):
         raise InvalidInput(
             "Send exactly one of email or address.", errors=[{"path": "email", "message": "email or address"}]
         )
-    cleared = signin.unlock(session, email=body.email, address=body.address, actor=actor.email)
-    return {"unlocked": body.email or body.address, "failures_forgiven": cleared}
+    cleared = signin.unlock(session, email=email, address=address, actor=actor.email)
+    return {"unlocked": email or address, "failures_forgiven": cleared}

@@ -25,7 +25,11 @@ class ReplayIn(BaseModel):
     to_version: int = Field(ge=1)
 
 
-@router.post("/cycles/{cycle_id}/migrate", response_model=MigrationPlan)
+@router.post(
+    "/cycles/{cycle_id}/migrate",
+    response_model=MigrationPlan,
+    responses={202: {"model": MigrationPlan, "description": "Applied: the reviews that can move are queued."}},
+)
 def migrate_cycle(
     cycle_id: Id, body: MigrateIn, response: Response, session: SessionDep, actor: HRPerson
 ) -> dict[str, Any]:

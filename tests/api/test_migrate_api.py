@@ -101,6 +101,9 @@ def test_a_dry_run_and_apply_with_an_added_step_and_a_new_form(client, session, 
     applied = _migrate(client, w, 2, dry_run=False)
     assert applied.status_code == 202, applied.text
     assert applied.json()["queued"] == 2
+    # the OpenAPI document declares that answer (it once listed only 200: found by tests/api/test_fuzz_openapi.py)
+    declared = client.get("/openapi.json").json()["paths"]["/api/cycles/{cycle_id}/migrate"]["post"]["responses"]
+    assert declared["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/MigrationPlan"}
     assert {_version_of(session, i) for i in w["instances"].values()} == {2}
     moved = _events(session, "instance.migrated")
     assert len(moved) == 2

@@ -102,6 +102,14 @@ def test_unlock_needs_an_email_or_an_address(client, hr):
     assert r.status_code == 422 and "email or address" in r.json()["detail"]
 
 
+def test_unlock_refuses_a_blank_email_or_address(client, hr):
+    """Found by tests/api/test_fuzz_openapi.py: an empty email was a server error."""
+    for body in ({"email": ""}, {"email": "  "}, {"address": ""}, {"email": "", "address": None}):
+        r = client.post("/api/accounts/lockouts/unlock", json=body, headers=hr)
+        assert r.status_code == 422, (body, r.text)
+        assert "email or address" in r.json()["detail"]
+
+
 def test_one_address_guessing_many_emails_is_locked_out(client, hr, monkeypatch):
     monkeypatch.setenv("REVIEWFLOW_SIGNIN_MAX_FAILURES_PER_ADDRESS", "6")
     get_settings.cache_clear()
