@@ -105,3 +105,13 @@ def test_the_timeline_shows_erased_values_as_erased(client, session, world):
     assert completed and completed[0]["payload"]["data"]["progress"] == "[erased]"
     assert completed[0]["actor"] == f"erased-{pid}@erased.invalid"
     assert completed[0]["payload"]["data"]["mood"] == 4
+
+
+def test_a_kept_personal_value_that_is_edited_fails_verify(client, session, world):
+    from engine.store.privacy_models import AuditPersonal
+
+    kept = session.scalars(select(AuditPersonal).where(AuditPersonal.value == ANSWER)).one()
+    kept.value = "Something I never wrote"
+    session.commit()
+    v = client.get("/api/audit/verify", headers=world["who"][f.HR]).json()
+    assert v["ok"] is False and v["problem"] == "edited" and v["first_bad_seq"] == kept.seq
