@@ -531,3 +531,13 @@ class ErasureOut(Out):
     approved_by_id: int | None = None
     approved_at: str | None = None
     report: dict[str, Any] | None = None
+
+
+class MyData(Out):
+    """Everything held about the caller (engine/queries/my_data.py)."""
+
+    person: dict[str, Any]
+    roles: list[str]
+    tokens: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    audit_events: list[dict[str, Any]]

@@ -1,4 +1,4 @@
-"""Erasure (PIPL / GDPR): one HR admin asks, a second approves."""
+"""Erasure (PIPL / GDPR): one HR admin asks, a second approves; anyone exports what is held about them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import HRPerson, Id, SessionDep
+from api.deps import CurrentPerson, HRPerson, Id, SessionDep
 from api.responses import ERRORS
-from api.schemas import ErasureOut
+from api.schemas import ErasureOut, MyData
 from engine.ops import erasure
+from engine.queries import my_data
 
 router = APIRouter(prefix="/api", tags=["erasure"], responses=ERRORS)
 
@@ -31,3 +32,10 @@ def approve_erasure(request_id: Id, session: SessionDep, actor: HRPerson) -> dic
     """A second HR admin (not the one who asked) approves: the person's name, email and free-text answers are
     replaced everywhere; scores and counts stay; the audit chain still verifies (its redacted events counted)."""
     return erasure.approve(session, actor=actor, request_id=request_id)
+
+
+@router.get("/me/export", response_model=MyData)
+def export_my_data(session: SessionDep, person: CurrentPerson) -> dict[str, Any]:
+    """Everything held about the caller as JSON: person record, roles, tokens (no secrets), the tasks they hold or
+    completed with what they wrote, and the audit events they acted in."""
+    return my_data.export(session, person=person)

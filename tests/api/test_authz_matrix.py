@@ -170,6 +170,7 @@ TABLE = [
     row("POST", "/api/people/{person_id}/erasure", rule(403, hr=201, admin=201), erasure_reason, person_id="subject"),
     row("POST", "/api/erasures/{request_id}/approve", rule(403, admin=200), request_id="erasure"),
     row("POST", "/api/erasures/{request_id}/approve", rule(403, hr=404, admin=404), request_id=UNKNOWN),
+    row("GET", "/api/me/export", EVERYONE),  # one's own data only
     row("POST", "/api/people/import", hr_writes(200), csv),
     # Self, own manager and readers; a peer or the skip-level (the CEO, our designer) learn nothing.
     row("GET", "/api/people/{person_id}", rule(404, employee=200, manager=200, **SEE_ALL), person_id="subject"),

@@ -115,3 +115,15 @@ def test_a_kept_personal_value_that_is_edited_fails_verify(client, session, worl
     session.commit()
     v = client.get("/api/audit/verify", headers=world["who"][f.HR]).json()
     assert v["ok"] is False and v["problem"] == "edited" and v["first_bad_seq"] == kept.seq
+
+
+def test_a_person_exports_what_is_held_about_them(client, world):
+    mine = client.get("/api/me/export", headers=world["who"][EMPLOYEE])
+    assert mine.status_code == 200, mine.text
+    body = mine.json()
+    assert body["person"]["email"] == EMPLOYEE and body["person"]["name"] == world["name"]
+    assert [t["submitted"]["progress"] for t in body["tasks"] if t["submitted"]] == [ANSWER]
+    assert any(
+        e["action"] == "task.completed" and e["payload"]["data"]["progress"] == ANSWER for e in body["audit_events"]
+    )
+    assert "Tidied the backlog with the team" not in mine.text  # nobody else's answers
