@@ -158,10 +158,11 @@ def append(session: Session, *, actor: str, events: list[Event]) -> list[AuditEv
     seq, prev = (head[0], head[1]) if head else (0, GENESIS)
     at = clock.now()
     rows = []
+    as_person = personal.person_actor(session, actor)
     for ev in events:
         seq += 1
         chained, values = personal.seal(key, seq, ev.payload)
-        chained_actor, kept_actor = personal.seal_actor(session, key, seq, actor)
+        chained_actor, kept_actor = personal.seal_actor(key, seq, actor, as_person)
         if kept_actor is not None:
             values[personal.ACTOR_PATH] = kept_actor
         row = AuditEvent(

@@ -64,13 +64,20 @@ def seal(key: AuditKey, seq: int, payload: Any) -> tuple[Any, dict[str, str]]:
     return walk(payload, "", False), values
 
 
-def seal_actor(session: Session, key: AuditKey, seq: int, actor: str) -> tuple[str, str | None]:
+def person_actor(session: Session, actor: str) -> str | None:
+    """`person:<id>` when the actor is a person's email (looked up once per append), else None."""
+    if "@" not in actor:
+        return None
+    person_id = session.scalar(select(Person.id).where(Person.email == actor))
+    return f"{PERSON}{person_id}" if person_id is not None else None
+
+
+def seal_actor(key: AuditKey, seq: int, actor: str, as_person: str | None) -> tuple[str, str | None]:
     """The actor to chain (`person:<id>`, a sealed digest, or a system name as it is) and a value to keep apart."""
+    if as_person is not None:
+        return as_person, None
     if "@" not in actor:
         return actor, None
-    person_id = session.scalar(select(Person.id).where(Person.email == actor))
-    if person_id is not None:
-        return f"{PERSON}{person_id}", None
     return f"{PII}:{digest(key, seq, ACTOR_PATH, actor)}", actor
 
 
