@@ -164,6 +164,7 @@ class Instance(Base):
     definition: Mapped[Definition] = relationship()
 
 
+
 class InstanceMigration(Base):
     """One move of an instance to another version of its diagram, with what it ran on before: kept so HR can revert
     while nothing has happened since (`snapshot_after`: the workflow's task states right after the move)."""
@@ -180,7 +181,6 @@ class InstanceMigration(Base):
     actor: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     reverted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
 
 class CalibrationGroup(Base):
     """People of one cycle calibrated together by a committee and a facilitator, in a cycle-level instance."""
