@@ -10,7 +10,19 @@ from fastapi import FastAPI
 
 from api import errors, web
 from api.limits import BodySizeLimit
-from api.routes import auth, calibration, cycles, definitions, incidents, instances, migration, people, reports, tasks
+from api.routes import (
+    auth,
+    calibration,
+    cycles,
+    definitions,
+    erasure,
+    incidents,
+    instances,
+    migration,
+    people,
+    reports,
+    tasks,
+)
 from api.routes import team as team_routes
 from api.schemas import Health
 from api.security import SecurityHeaders
@@ -34,12 +46,22 @@ def create_app() -> FastAPI:
         description="Performance-review cycles as BPMN: deploy, launch, complete forms, audit every step.",
     )
     settings = get_settings()
-    app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_upload_bytes * 5, max_plain_bytes=settings.max_body_bytes
-    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes * 5, max_plain_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # added last = outermost: the 413 above gets the headers too
     errors.install(app)
-    for module in (auth, people, definitions, cycles, calibration, reports, tasks, instances, incidents, migration):
+    for module in (
+        auth,
+        people,
+        definitions,
+        cycles,
+        calibration,
+        reports,
+        tasks,
+        instances,
+        incidents,
+        migration,
+        erasure,
+    ):
         app.include_router(module.router)
     app.include_router(team_routes.router)
 

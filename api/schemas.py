@@ -129,6 +129,7 @@ class Verify(Out):
     checkpoint_seq: int | None = None
     checkpoint_at: str | None = None
     unanchored: int = 0  # events after the newest checkpoint
+    redacted: int = 0  # events whose personal values were erased (they still verify)
     notes: list[str] = []
 
 
@@ -516,3 +517,27 @@ class ParticipantsAdded(Out):
     already: list[str]  # participants already
     starting: list[str]  # people without a review yet, whose launch is queued
     launch: LaunchProgress
+
+
+class ErasureOut(Out):
+    """A request to erase a person (engine/ops/erasure.py); `report` counts what the approval changed, per place."""
+
+    id: int
+    person_id: int
+    status: str  # pending, done
+    reason: str
+    requested_by_id: int
+    requested_at: str | None
+    approved_by_id: int | None = None
+    approved_at: str | None = None
+    report: dict[str, Any] | None = None
+
+
+class MyData(Out):
+    """Everything held about the caller (engine/queries/my_data.py)."""
+
+    person: dict[str, Any]
+    roles: list[str]
+    tokens: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    audit_events: list[dict[str, Any]]

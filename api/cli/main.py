@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from api.cli import backup, ops
+from api.cli import backup, erase, ops
 from api.cli.common import actor_for as _actor_for
 from api.cli.common import session as _session
 from api.cli.errors import CliGroup, err
@@ -46,6 +46,7 @@ token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
 cycle_app = typer.Typer(help="Review cycles.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(people_app, name="people")
+people_app.command("erase")(erase.people_erase)
 app.add_typer(account_app, name="account")
 app.add_typer(token_app, name="token")
 app.add_typer(cycle_app, name="cycle")
@@ -480,7 +481,11 @@ def audit_verify() -> None:
         signed = v.checked - v.unkeyed
         anchored = f"; newest checkpoint seq {v.checkpoint_seq} at {v.checkpoint_at}" if v.checkpoint_seq else ""
         unkeyed = f" ({v.unkeyed} from before the audit key, checked unkeyed)" if v.unkeyed else ""
-        out.print(f"audit log intact: {v.checked} events checked, {signed} signed{unkeyed}{anchored}", soft_wrap=True)
+        redacted = f", {v.redacted} redacted (personal values erased)" if v.redacted else ""
+        out.print(
+            f"audit log intact: {v.checked} events checked, {signed} signed{unkeyed}{redacted}{anchored}",
+            soft_wrap=True,
+        )
         return
     print(
         f"audit log TAMPERED ({v.problem}): first bad seq {v.first_bad_seq} ({v.reason}); "

@@ -7,10 +7,12 @@ The public face is below; `from engine import audit` then `audit.append(...)`, `
 from engine.audit.anchor import AuditKeyMissing
 from engine.audit.chain import GENESIS, canonical_json, row_hash, row_mac
 from engine.audit.log import Event, append, checkpoint, forget_keys, prepare, record
+from engine.audit.personal import ERASED, Opened, actor_refs, opened, reveal
 from engine.audit.verify import EDITED, FORGED, RECHAINED, REWRITTEN, TRUNCATED, WIPED, Verdict, verify
 
 __all__ = [
     "EDITED",
+    "ERASED",
     "FORGED",
     "GENESIS",
     "RECHAINED",
@@ -19,13 +21,17 @@ __all__ = [
     "WIPED",
     "AuditKeyMissing",
     "Event",
+    "Opened",
     "Verdict",
+    "actor_refs",
     "append",
     "canonical_json",
     "checkpoint",
     "forget_keys",
+    "opened",
     "prepare",
     "record",
+    "reveal",
     "row_hash",
     "row_mac",
     "verify",

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from engine.audit import anchor
+from engine.audit import anchor, personal
 from engine.audit.anchor import AuditKey, AuditKeyMissing
 from engine.audit.chain import GENESIS, canonical_json, newest_row, row_hash, row_mac
 from engine.audit.verify import (
@@ -38,6 +38,7 @@ from engine.core import clock
 from engine.core.settings import get_settings
 from engine.store.db import WRITE
 from engine.store.models import AuditEvent
+from engine.store.privacy_models import AuditPersonal
 
 __all__ = [
     "CHECKPOINT",
@@ -157,20 +158,26 @@ def append(session: Session, *, actor: str, events: list[Event]) -> list[AuditEv
     seq, prev = (head[0], head[1]) if head else (0, GENESIS)
     at = clock.now()
     rows = []
+    as_person = personal.person_actor(session, actor)
     for ev in events:
         seq += 1
+        chained, values = personal.seal(key, seq, ev.payload)
+        chained_actor, kept_actor = personal.seal_actor(key, seq, actor, as_person)
+        if kept_actor is not None:
+            values[personal.ACTOR_PATH] = kept_actor
         row = AuditEvent(
             seq=seq,
             at=at,
-            actor=actor,
+            actor=chained_actor,
             action=ev.action,
             cycle_id=ev.cycle_id,
             instance_id=ev.instance_id,
             task_id=ev.task_id,
             definition_id=ev.definition_id,
-            payload=canonical_json(ev.payload),
+            payload=canonical_json(chained),
             prev_hash=prev,
         )
+        session.add_all(AuditPersonal(seq=seq, path=path, value=value) for path, value in values.items())
         row.hash = prev = row_mac(key, row.prev_hash, row) if seq >= key.keyed_from else row_hash(row.prev_hash, row)
         session.add(row)
         rows.append(row)

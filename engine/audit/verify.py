@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from engine.audit import anchor
+from engine.audit import anchor, personal
 from engine.audit.chain import GENESIS, newest_row, row_hash, row_mac
 from engine.store.models import AuditEvent
 
@@ -37,6 +37,7 @@ class Verdict:
     checkpoint_seq: int | None = None  # the newest checkpoint's head
     checkpoint_at: str | None = None
     unanchored: int = 0  # rows after the newest checkpoint
+    redacted: int = 0  # events whose personal values were erased (engine/audit/personal.py)
     notes: list[str] = field(default_factory=list)
 
 
@@ -116,6 +117,13 @@ def verify(session: Session, *, batch: int = 5000) -> Verdict:
                     )
             prev, expected_seq, last = row.hash, expected_seq + 1, seq
             v.checked += 1
+        if key is not None:
+            bad_seq, redacted = personal.check(key, rows, personal.values_for(session, [r.seq for r in rows]))
+            if bad_seq is not None:
+                return _bad(
+                    v, EDITED, bad_seq, "a personal value kept apart from the event no longer matches it (edited)"
+                )
+            v.redacted += redacted
         for row in rows:
             session.expunge(row)
     head = expected_seq - 1

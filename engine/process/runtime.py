@@ -339,10 +339,8 @@ def _task_for_action(session: Session, task_id: int, actor: Person) -> Task:
 
 def _held_before(session: Session, task: Task, actor: Person) -> bool:
     """True if the task was reassigned away from `actor` (their request lost a race with the reassignment)."""
-    moved = session.scalars(
-        select(AuditEvent.payload).where(AuditEvent.task_id == task.id, AuditEvent.action == REASSIGNED)
-    )
-    return any(actor.email in (json.loads(p).get("from") or []) for p in moved)
+    moved = session.scalars(select(AuditEvent).where(AuditEvent.task_id == task.id, AuditEvent.action == REASSIGNED))
+    return any(actor.email in (e.payload.get("from") or []) for e in audit.reveal(session, moved.all()))
 
 
 def assignees(task: Task) -> list[TaskAssignee]:

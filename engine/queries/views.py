@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine import audit
 from engine.bpmn import spiff
 from engine.core import clock
 from engine.core.errors import Forbidden, NotFound
@@ -179,13 +179,13 @@ def instance_events(session: Session, *, actor: Person, instance_id: int) -> dic
         raise refusals.instance_not_found(instance_id)
     rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
     out = []
-    for row in rows:
-        payload = json.loads(row.payload)
+    for event in audit.reveal(session, rows.all()):
+        row, payload = event.row, event.payload
         out.append(
             {
                 "seq": row.seq,
                 "at": _iso(row.at),
-                "actor": row.actor,
+                "actor": event.actor,
                 "action": row.action,
                 "task": payload.get("name") or payload.get("element"),
                 "task_id": row.task_id,

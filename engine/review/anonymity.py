@@ -72,7 +72,9 @@ def opened_until(session: Session, *, viewer: Person, instance_id: int) -> datet
     """When the viewer's latest opening of rater detail for this instance lapses, if it has not yet."""
     at = session.scalar(
         select(func.max(AuditEvent.at)).where(
-            AuditEvent.instance_id == instance_id, AuditEvent.action == OPENED, AuditEvent.actor == viewer.email
+            AuditEvent.instance_id == instance_id,
+            AuditEvent.action == OPENED,
+            AuditEvent.actor.in_(audit.actor_refs(viewer)),
         )
     )
     start = clock.as_utc(at)

@@ -3,8 +3,8 @@ here, so autogenerate never sees a partial schema (and would never propose dropp
 
 from __future__ import annotations
 
-from engine.store import job_models, models
+from engine.store import job_models, models, privacy_models
 from engine.store.db import Base
 
-MODULES = (models, job_models)
+MODULES = (models, job_models, privacy_models)
 metadata = Base.metadata

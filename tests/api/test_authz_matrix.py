@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from api.app import create_app
+from engine.ops import erasure
 from engine.org import accounts, tokens
 from engine.store.models import CalibrationGroup, Person
 from tests import factories as f
@@ -102,6 +103,10 @@ def unlock_body(_w: dict) -> dict:
     return {"json": {"email": EMPLOYEE}}
 
 
+def erasure_reason(_w: dict) -> dict:
+    return {"json": {"reason": "Asked by email"}}
+
+
 def draft(_w: dict) -> dict:
     return {"json": {"data": {"progress": "half-way"}}}
 
@@ -160,6 +165,12 @@ TABLE = [
     row("POST", "/api/people/{person_id}/deactivate", hr_writes(200), person_id="subject"),
     row("POST", "/api/people/{person_id}/deactivate", rule(403, hr=404, admin=404), person_id=UNKNOWN),
     row("POST", "/api/people/{person_id}/activate", hr_writes(200), person_id="subject"),
+    # Erasure: HR asks (asking again answers the request already waiting); a SECOND HR admin approves —
+    # the asker (hr) is refused like everybody else without the role.
+    row("POST", "/api/people/{person_id}/erasure", rule(403, hr=201, admin=201), erasure_reason, person_id="subject"),
+    row("POST", "/api/erasures/{request_id}/approve", rule(403, admin=200), request_id="erasure"),
+    row("POST", "/api/erasures/{request_id}/approve", rule(403, hr=404, admin=404), request_id=UNKNOWN),
+    row("GET", "/api/me/export", EVERYONE),  # one's own data only
     row("POST", "/api/people/import", hr_writes(200), csv),
     # Self, own manager and readers; a peer or the skip-level (the CEO, our designer) learn nothing.
     row("GET", "/api/people/{person_id}", rule(404, employee=200, manager=200, **SEE_ALL), person_id="subject"),
@@ -340,7 +351,9 @@ def world(client, session) -> dict[str, Any]:
     session.commit()
     [task] = client.get("/api/tasks", headers=headers["employee"]).json()["items"]
     assert task["subject"]["email"] == EMPLOYEE
+    asked = erasure.request(session, actor=people[f.HR], person_id=people[OTHER].id, reason="Asked by email")
     return {
+        "erasure": asked["id"],
         **ids,
         "key": definition.key,
         "no_such_key": "no_such_key",

@@ -3,11 +3,10 @@ audited with the before/after of each changed key."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import select
 
+from engine import audit
 from engine.audit.log import AuditEvent
 from engine.store.models import Cycle
 from tests import factories as f
@@ -30,7 +29,7 @@ def patch(client, session, cycle_id: int, body, email: str = f.HR):
 def events(session, cycle_id: int) -> list[dict]:
     session.rollback()
     query = select(AuditEvent).where(AuditEvent.cycle_id == cycle_id, AuditEvent.action == "cycle.settings_changed")
-    return [json.loads(e.payload) if isinstance(e.payload, str) else e.payload for e in session.scalars(query)]
+    return [o.payload for o in audit.reveal(session, session.scalars(query).all())]
 
 
 def test_a_partial_change_keeps_the_rest_and_is_audited_before_and_after(client, session, cycle):

@@ -5,11 +5,10 @@ the apply does, and nobody's submitted answers are lost."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import select
 
+from engine import audit
 from engine.store.models import AuditEvent, Instance, Person, Task
 from tests import factories as f
 from tests.api.users import ApiUser
@@ -22,8 +21,14 @@ NEW_LEAD = "new.lead@initech.test"
 HEADER = f.ORG.splitlines()[0]
 
 
-def _org_csv(*, extra_peers: int = 3, change: dict[str, str] | None = None, drop: tuple[str, ...] = (),
-             add: tuple[str, ...] = (), active: dict[str, str] | None = None) -> bytes:
+def _org_csv(
+    *,
+    extra_peers: int = 3,
+    change: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    add: tuple[str, ...] = (),
+    active: dict[str, str] | None = None,
+) -> bytes:
     """The test org as a CSV with an `active` column: `change` maps an email to a replacement of one column
     ('manager_email=...' or 'hr_partner_email=...'), `drop` leaves people out, `add` appends raw rows."""
     cols = [*HEADER.split(","), "active"]
@@ -130,7 +135,7 @@ def test_a_manager_change_moves_exactly_the_subjects_manager_tasks_with_their_dr
     assert [t["name"] for t in new.tasks()] == ["approve_peers"]
     assert [t["subject"]["email"] for t in lead.tasks()] == [OTHER]
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "task.reassigned")).all()
-    payloads = [(e.task_id, json.loads(e.payload)) for e in events]
+    payloads = [(o.row.task_id, o.payload) for o in audit.reveal(session, events)]
     assert [(t, p["from"], p["to"], p["org_change"]) for t, p in payloads] == [(mine["id"], [LEAD], [NEW_LEAD], True)]
 
     # the same file again changes nothing more

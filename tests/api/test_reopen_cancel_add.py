@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine import audit
 from engine.store.models import Instance, ReviewRecord
 from tests import factories as f
 from tests.api.users import ApiUser
@@ -240,7 +241,7 @@ def test_add_people_to_a_running_cycle(client, session):
     from engine.store.models import AuditEvent
 
     [ev] = session.scalars(select(AuditEvent).where(AuditEvent.action == "cycle.participants_added")).all()
-    assert ev.actor == HR and '"before"' in ev.payload
+    assert audit.opened(session, ev).actor == HR and '"before"' in ev.payload
 
 
 def test_reopening_the_self_review_resets_the_manager_review_and_keeps_the_360(client, session):

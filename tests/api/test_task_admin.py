@@ -5,7 +5,6 @@ completion has one winner and one 409; every request again changes nothing and w
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine import audit
 from engine.core import clock
 from engine.core.errors import Conflict
 from engine.ops import tasks as admin
@@ -53,7 +53,7 @@ def events(session, action: str, task_id: int) -> list[tuple[str, dict[str, Any]
     rows = session.scalars(
         select(AuditEvent).where(AuditEvent.action == action, AuditEvent.task_id == task_id).order_by(AuditEvent.seq)
     )
-    return [(e.actor, json.loads(e.payload)) for e in rows]
+    return [(o.actor, o.payload) for o in audit.reveal(session, rows.all())]
 
 
 @pytest.fixture
@@ -107,16 +107,22 @@ def test_reassign_is_for_hr_and_names_the_rule_it_breaks(client, session, world)
     for email in (EMPLOYEE, MANAGER, CEO):
         refused(post(client, world, email, "reassign", {"to": OTHER, "reason": "x"}), 403, "forbidden")
     refused(post(client, world, f.HR, "reassign", {"to": OTHER, "reason": "x"}, 999_999), 404, "not_found")
-    body = refused(post(client, world, f.HR, "reassign", {"to": "nobody@initech.test", "reason": "x"}), 422,
-                   "invalid_input", "unknown_person")
+    body = refused(
+        post(client, world, f.HR, "reassign", {"to": "nobody@initech.test", "reason": "x"}),
+        422,
+        "invalid_input",
+        "unknown_person",
+    )
     assert body["detail"] == "nobody@initech.test is not in the org chart."
     session.get(Person, people.by_email(session, OTHER).id).active = False
     session.commit()
-    body = refused(post(client, world, f.HR, "reassign", {"to": OTHER, "reason": "x"}), 422, "invalid_input",
-                   "inactive_person")
+    body = refused(
+        post(client, world, f.HR, "reassign", {"to": OTHER, "reason": "x"}), 422, "invalid_input", "inactive_person"
+    )
     assert body["detail"] == f"{OTHER} is no longer active; choose someone who is."
-    body = refused(post(client, world, f.HR, "reassign", {"to": MANAGER, "reason": "  "}), 422, "invalid_input",
-                   "reason_required")
+    body = refused(
+        post(client, world, f.HR, "reassign", {"to": MANAGER, "reason": "  "}), 422, "invalid_input", "reason_required"
+    )
     assert body["detail"] == "Say why you reassign this task (reason)."
     assert events(session, "task.reassigned", task_id) == []
 
@@ -142,8 +148,9 @@ RATER_RULES = [
 def test_a_rater_task_goes_neither_to_the_subject_nor_up_their_manager_chain(client, session, world, peers):
     rater_task = peers[PEERS[0]]
     for to, rule, text in RATER_RULES:
-        body = refused(post(client, world, f.HR, "reassign", {"to": to, "reason": "x"}, rater_task), 422,
-                       "invalid_input", rule)
+        body = refused(
+            post(client, world, f.HR, "reassign", {"to": to, "reason": "x"}, rater_task), 422, "invalid_input", rule
+        )
         assert body["detail"].startswith(text)
         body = refused(post(client, world, PEERS[0], "delegate", {"to": to}, rater_task), 422, "invalid_input", rule)
         assert body["detail"].startswith(text)
@@ -174,7 +181,11 @@ def test_the_delegate_completes_on_behalf_of_the_assignee(client, session, world
     assert again.status_code == 200 and again.json()["changed"] is False
     [(actor, event)] = events(session, "task.delegated", task_id)
     assert (actor, event["from"], event["to"], event["until"], event["reason"]) == (
-        EMPLOYEE, EMPLOYEE, OTHER, until, "parental leave"
+        EMPLOYEE,
+        EMPLOYEE,
+        OTHER,
+        until,
+        "parental leave",
     )
     assert event["before"] == [] and event["after"] == [{"to": OTHER, "until": until}]
 
@@ -187,15 +198,17 @@ def test_the_delegate_completes_on_behalf_of_the_assignee(client, session, world
     refused(post(client, world, MANAGER, "delegate", {"to": OTHER}), 404, "not_found")
     refused(post(client, world, EMPLOYEE, "delegate", {"to": EMPLOYEE}), 422, "invalid_input", "already_assigned")
     past = (T0 - timedelta(hours=1)).isoformat()
-    refused(post(client, world, EMPLOYEE, "delegate", {"to": OTHER, "until": past}), 422, "invalid_input",
-            "not_in_future")
+    refused(
+        post(client, world, EMPLOYEE, "delegate", {"to": OTHER, "until": past}), 422, "invalid_input", "not_in_future"
+    )
 
     assert post(client, world, OTHER, "complete", {"data": GOOD}).status_code == 200
     [(actor, event)] = events(session, "task.completed", task_id)
     assert (actor, event["on_behalf_of"], event["after"]["completed_by"]) == (OTHER, [EMPLOYEE], OTHER)
     task = session.get(Task, task_id)
     assert (task.completed_by_id, task.on_behalf_of_id) == (
-        people.by_email(session, OTHER).id, people.by_email(session, EMPLOYEE).id
+        people.by_email(session, OTHER).id,
+        people.by_email(session, EMPLOYEE).id,
     )
 
 
@@ -235,7 +248,8 @@ def test_hr_completes_on_behalf_with_a_reason(client, session, world):
     assert event["before"] == {"status": "open"} and event["after"]["status"] == "completed"
     task = session.get(Task, task_id)
     assert (task.on_behalf_of_id, task.completed_by_id) == (
-        people.by_email(session, EMPLOYEE).id, people.by_email(session, f.HR).id
+        people.by_email(session, EMPLOYEE).id,
+        people.by_email(session, f.HR).id,
     )
     refused(post(client, world, f.HR, "complete", {**body, "data": {**GOOD, "mood": 1}}), 409, "conflict")
 

@@ -10,7 +10,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import calibration
+from engine import audit, calibration
 from engine.core.errors import Conflict, FormInvalid, InvalidInput
 from engine.process import messages
 from engine.review import release
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.both_dbs
 
 def _events(session, action: str) -> list[dict]:
     rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))
-    return [json.loads(r.payload) for r in rows]
+    return [o.payload for o in audit.reveal(session, rows.all())]
 
 
 def test_session_end_to_end(session):

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import demo
+from engine import audit, demo
 from engine.bpmn import spiff
 from engine.review import release
 from engine.store import db
@@ -267,8 +267,8 @@ def fingerprint(session: Session) -> dict[str, Any]:
         for r in session.scalars(select(ReviewRecord).order_by(ReviewRecord.id))
     ]
     events = [
-        (e.actor, e.action, e.instance_id, e.task_id, _normal(json.loads(e.payload), names))
-        for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+        (o.actor, o.row.action, o.row.instance_id, o.row.task_id, _normal(o.payload, names))
+        for o in audit.reveal(session, session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all())
     ]
     return {"instances": instances, "tasks": tasks, "records": records, "audit": events}
 

@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from engine import audit
 from engine.core.errors import InvalidInput
 from engine.org import people
 from engine.store.models import AuditEvent, Person
@@ -228,6 +229,6 @@ def test_import_writes_a_people_imported_audit_event(session):
 
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "people.imported")).all()
     assert len(events) == 1
-    assert events[0].actor == "people@initech.test"
+    assert audit.opened(session, events[0]).actor == "people@initech.test"
     payload = json.loads(events[0].payload)
     assert (payload["created"], payload["errors"]) == (5, 1)
