@@ -6,7 +6,6 @@ the person picks who they are there, the provider sends it back to /login/oidc/c
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,6 +19,7 @@ from sqlalchemy import select
 
 from api.web import oidc_pages
 from api.web import session as session_cookie
+from engine import audit as engine_audit
 from engine.core import clock
 from engine.core.errors import Unauthorized
 from engine.core.settings import get_settings
@@ -89,8 +89,8 @@ def sign_in(browser: TestClient, sub: str) -> httpx.Response:
 
 def audit(session, action: str) -> list[dict]:
     session.rollback()  # a fresh read: the app committed in its own sessions
-    rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))
-    return [json.loads(row.payload) for row in rows]
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all()
+    return [o.payload for o in engine_audit.reveal(session, rows)]  # personal values joined back
 
 
 def test_signing_in_at_the_provider_lands_on_the_inbox_as_that_person(app, provider, session):
