@@ -99,7 +99,10 @@ def test_a_people_csv_field_over_128_kib_answers_422_naming_row_and_column(admin
     assert r.status_code == 422, r.text
     body = r.json()
     assert body["error"] == "invalid_input" and "Row 3, column title" in body["detail"]
-    assert body["errors"] == [{"row": 3, "field": "title", "message": body["detail"]}]
+    assert body["errors"] == [
+        {"row": 3, "field": "title", "message": body["detail"], "message_zh": body["detail_zh"]}
+    ]
+    assert "第 3 行 title 列" in body["detail_zh"]
     page = admin.post("/people", files={"file": ("org.csv", huge_csv("department"), "text/csv")})
     assert page.status_code == 422 and "Row 3, column department" in page.text
 
