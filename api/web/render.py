@@ -40,7 +40,8 @@ env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, inde
 
 def page(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
     person: Viewer | None = getattr(request.state, "viewer", None)
-    text = Text(locale_for(request, person.locale if person else None), zones.zone_for(request))
+    zone = zones.zone_for(request, person.time_zone if person else None)  # the person's choice, else the browser's
+    text = Text(locale_for(request, person.locale if person else None), zone)
     roles = set(person.roles) if person else set()
     html = env.get_template(template).render(
         request=request,

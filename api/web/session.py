@@ -42,6 +42,7 @@ class Viewer:
     locale: str
     roles: frozenset[str]
     manages: bool = False  # has active direct reports: the nav links their team page (/team)
+    time_zone: str | None = None  # the zone the person chose (any device); None: the browser's (cookie)
 
 
 class LoginRequired(Exception):
@@ -143,7 +144,7 @@ def page_person(request: Request, session: SessionDep) -> Person:
         raise LoginRequired() from exc
     manages = bool(scope.direct_reports(session, person))
     request.state.viewer = Viewer(
-        person.name, person.email, person.locale, frozenset(accounts.roles_of(person)), manages
+        person.name, person.email, person.locale, frozenset(accounts.roles_of(person)), manages, person.time_zone
     )
     return person
 

@@ -12,6 +12,7 @@ from api.web.render import page
 from api.web.session import CSRF, WebPerson
 from engine.core import clock
 from engine.core.errors import InvalidInput
+from engine.org import people
 from engine.process import runtime
 from engine.queries import inbox, views
 
@@ -25,12 +26,16 @@ def team(request: Request, db: SessionDep, person: WebPerson) -> Response:
 
 
 @router.post("/settings/time-zone", dependencies=[CSRF])
-async def set_time_zone(request: Request, person: WebPerson) -> Response:
-    """Remember the zone the pages show times in (a cookie: the person record has no settings column yet)."""
+async def set_time_zone(request: Request, db: SessionDep, person: WebPerson) -> Response:
+    """Remember the zone the pages show times in: on the person (every device) and in this browser's cookie."""
     form = await request.form()
     name = zones.valid(str(form.get("tz") or "").strip())
     if name is None:
-        raise InvalidInput("Choose a time zone by its name, for example Asia/Shanghai or Europe/London.")
+        raise InvalidInput(
+            "Choose a time zone by its name, for example Asia/Shanghai or Europe/London.",
+            detail_zh="请按名称选择时区，例如 Asia/Shanghai 或 Europe/London。",
+        )
+    people.set_time_zone(db, person_id=person.id, zone=name)
     target = str(form.get("next") or "/inbox")
     response = RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/inbox", 303)
     zones.remember(response, name)

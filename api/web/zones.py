@@ -1,7 +1,7 @@
 """The reader's time zone for pages: the `rf_tz` cookie (set by /static/tz.js from the browser's
 `Intl.DateTimeFormat().resolvedOptions().timeZone`, or chosen on the inbox), else UTC. Stored times stay UTC.
 
-The zone lives in a cookie, not on the person: the person table has no settings column yet."""
+A zone chosen on the inbox is also kept on the person (`person.time_zone`) and wins on every device they use."""
 
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ def valid(name: str | None) -> str | None:
     return name
 
 
-def zone_for(request: Request) -> str:
-    return valid(request.cookies.get(COOKIE)) or DEFAULT
+def zone_for(request: Request, chosen: str | None = None) -> str:
+    """The person's chosen zone (kept on their record), else the browser's (cookie), else UTC."""
+    return valid(chosen) or valid(request.cookies.get(COOKIE)) or DEFAULT
 
 
 def remember(response: Response, name: str) -> None:

@@ -84,6 +84,14 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
+@transactional
+def set_time_zone(session: Session, *, person_id: int, zone: str) -> None:
+    """Remember the time zone a person chose (an IANA name the caller checked) for every device they use."""
+    person = session.get(Person, person_id)
+    if person is not None:
+        person.time_zone = zone
+
+
 def active_value(value: str | None) -> bool | None:
     """The `active` column: true/false (yes/no, 1/0, 是/否); empty leaves it as it is (a new person is active)."""
     text = (value or "").strip().lower()

@@ -37,6 +37,7 @@ class Person(Base):
     department: Mapped[str | None] = mapped_column(String(200), index=True)
     title: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(16), default="en")
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name chosen by the person; None: the browser's
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     employee: Mapped[bool] = mapped_column(Boolean, default=True)  # False: an account-only login (e.g. auditor)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)

@@ -108,6 +108,9 @@ def test_a_chosen_time_zone_is_kept_and_a_made_up_one_refused(world):
     )
     assert r.status_code == 303 and re.match(r'rf_tz="?Asia/Tokyo"?;', r.headers["set-cookie"])
     assert "Due 2026-03-02 08:30 Asia/Tokyo" in text_of(client.get("/inbox").text)
+    # kept on the person: another device (a browser whose own zone is Shanghai) shows Tokyo times too
+    other_device = sign_in(world["app"], LEAD, tz="Asia/Shanghai")
+    assert "Due 2026-03-02 08:30 Asia/Tokyo" in text_of(other_device.get("/inbox").text)
     r = client.post("/settings/time-zone", data={"tz": "Mars/Olympus", "csrf_token": csrf(client)})
     assert r.status_code == 422 and "Asia/Shanghai" in r.text  # says what a zone name looks like
 
