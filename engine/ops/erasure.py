@@ -128,14 +128,17 @@ def view(row: ErasureRequest) -> dict[str, Any]:
 def request(session: Session, *, actor: Person, person_id: int, reason: Any) -> dict[str, Any]:
     """HR: ask for a person's erasure; nothing is erased until a second HR admin approves."""
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("Give the reason for the erasure (e.g. the person's request and its date).")
+        raise InvalidInput(
+            "Give the reason for the erasure (e.g. the person's request and its date).",
+            detail_zh="请填写删除个人数据的理由（例如本人的申请及其日期）。",
+        )
 
     def work() -> dict[str, Any]:
         person = session.get(Person, person_id)
         if person is None:
-            raise NotFound(f"No person {person_id}.")
+            raise NotFound(f"No person {person_id}.", detail_zh=f"没有编号为 {person_id} 的人员。")
         if is_erased(person):
-            raise Conflict(f"Person {person_id} is erased already.")
+            raise Conflict(f"Person {person_id} is erased already.", detail_zh=f"人员 {person_id} 的数据已被删除。")
         pending = session.scalar(
             select(ErasureRequest).where(ErasureRequest.person_id == person_id, ErasureRequest.status == PENDING)
         )
@@ -161,13 +164,22 @@ def approve(session: Session, *, actor: Person, request_id: int) -> dict[str, An
     def work() -> dict[str, Any]:
         row = session.get(ErasureRequest, request_id)
         if row is None:
-            raise NotFound(f"No erasure request {request_id}.")
+            raise NotFound(f"No erasure request {request_id}.", detail_zh=f"没有编号为 {request_id} 的删除申请。")
         if row.status != PENDING:
-            raise Conflict(f"Erasure request {request_id} is {row.status} already.")
+            raise Conflict(
+                f"Erasure request {request_id} is {row.status} already.",
+                detail_zh=f"删除申请 {request_id} 已处于“{row.status}”状态。",
+            )
         if row.requested_by_id == actor.id:
-            raise Forbidden("You asked for this erasure: a second HR admin must approve it.")
+            raise Forbidden(
+                "You asked for this erasure: a second HR admin must approve it.",
+                detail_zh="这项删除申请是你提出的，需要另一位 HR 管理员批准。",
+            )
         if row.person_id == actor.id:
-            raise Forbidden("You cannot approve your own erasure: ask another HR admin.")
+            raise Forbidden(
+                "You cannot approve your own erasure: ask another HR admin.",
+                detail_zh="你不能批准删除自己的数据，请让另一位 HR 管理员处理。",
+            )
         person = session.get(Person, row.person_id)
         assert person is not None
         report = erase_person(session, person, actor=actor.email)
